@@ -1,0 +1,87 @@
+/**
+ * Relay configuration: one schema for every environment variable (and the matching CLI flag,
+ * `--flush-ms` for FLUSH_MS). A bad value stops the relay with one line per problem.
+ */
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const positiveInt = z.coerce.number().int().positive()
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+export const configSchema = z.object({
+  PORT: port.default(8787).describe('TCP port for WebSocket and HTTP'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('address to bind; 0.0.0.0 for all interfaces'),
+  DATA_DIR: z.string().min(1).default('./data').describe('directory store root, used when S3_BUCKET is not set'),
+  S3_ENDPOINT: z.url().optional().describe('S3 endpoint URL (MinIO, Ceph, R2); omit for AWS'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('S3 region'),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional().describe('S3 access key id'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional().describe('S3 secret access key'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, "." or "-"')
+    .optional()
+    .describe('bucket name; setting it selects the S3 store'),
+  S3_FORCE_PATH_STYLE: bool.default(true).describe('path-style bucket URLs (needed by MinIO and Ceph)'),
+  FLUSH_MS: positiveInt.default(1000).describe('longest time an accepted update waits before it is written'),
+  FLUSH_BYTES: positiveInt.default(1024 * 1024).describe('pending bytes per document that trigger an early flush'),
+  MAX_MESSAGE_BYTES: positiveInt.default(10 * 1024 * 1024).describe('largest WebSocket message; larger ones close with 4413'),
+  COMPACT_LOG_COUNT: positiveInt.default(50).describe('log objects per document that trigger compaction'),
+  COMPACT_LOG_BYTES: positiveInt.default(8 * 1024 * 1024).describe('log bytes per document that trigger compaction'),
+  SNAPSHOT_RETENTION: positiveInt.default(2).describe('snapshots kept per document, the newest included'),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[a-z0-9]{4,16}$/, 'must be 4-16 lowercase letters or digits')
+    .optional()
+    .describe('this relay instance in sequence numbers; random when unset'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+})
+
+export type Config = z.infer<typeof configSchema>
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const EXAMPLES: Partial<Record<keyof Config, string>> = {
+  PORT: '8787',
+  S3_ENDPOINT: 'http://127.0.0.1:9000',
+  S3_BUCKET: 'yrelay',
+  S3_FORCE_PATH_STYLE: 'true',
+  FLUSH_MS: '1000',
+  INSTANCE_ID: 'relay1',
+  LOG_LEVEL: 'info',
+}
+
+/** Reads the configuration from an environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {}
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = env[key]
+    if (value !== undefined && value !== '') input[key] = value
+  }
+  const parsed = configSchema.safeParse(input)
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]) as keyof Config
+        const example = EXAMPLES[name] ? ` (e.g. ${name}=${EXAMPLES[name]})` : ''
+        return `${name}: ${issue.message}${example}`
+      }),
+    )
+  }
+  const config = parsed.data
+  const problems: string[] = []
+  if (config.S3_BUCKET && Boolean(config.S3_ACCESS_KEY_ID) !== Boolean(config.S3_SECRET_ACCESS_KEY)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither')
+  }
+  if (!config.S3_BUCKET && (config.S3_ENDPOINT || config.S3_ACCESS_KEY_ID)) {
+    problems.push('S3_BUCKET: required when other S3_* variables are set (e.g. S3_BUCKET=yrelay)')
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}

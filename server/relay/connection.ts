@@ -1,0 +1,137 @@
+/**
+ * One WebSocket connection to one room: parses each frame once, queues frames until the
+ * room is loaded, dispatches to the room, and turns every refusal into a close code.
+ */
+import type { WebSocket } from 'ws'
+import { CloseCode, ErrorCode, isYrelayError } from '../../shared/errors.js'
+import { encodeErrorMessage, parseMessage } from '../../shared/protocol.js'
+import type { Logger } from '../logger.js'
+import type { Peer, Room } from './room.js'
+
+const PING_INTERVAL_MS = 30_000
+/** Frames a client may send before its room has loaded; more means it is not waiting for sync. */
+const MAX_QUEUED_FRAMES = 1000
+
+export class Connection implements Peer {
+  receivedUpdates = 0
+  savedUpdates = 0
+  readonly awarenessIds = new Set<number>()
+  private queue: Uint8Array[] | null = []
+  private alive = true
+  private readonly pinger: NodeJS.Timeout
+
+  constructor(
+    readonly id: number,
+    private readonly ws: WebSocket,
+    private readonly room: Room,
+    readonly ext: boolean,
+    private readonly logger: Logger,
+  ) {
+    ws.binaryType = 'nodebuffer'
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary))
+    ws.on('close', () => this.onClose())
+    ws.on('error', (err) => this.logger.debug({ conn: id, err }, 'websocket error'))
+    ws.on('pong', () => {
+      this.alive = true
+    })
+    // Half-open TCP connections never close by themselves: a missed pong ends them.
+    this.pinger = setInterval(() => {
+      if (!this.alive) {
+        ws.terminate()
+        return
+      }
+      this.alive = false
+      ws.ping()
+    }, PING_INTERVAL_MS)
+    this.pinger.unref()
+    room.join(this)
+    room.ready.then(
+      () => this.start(),
+      () => {},
+    )
+  }
+
+  private start(): void {
+    if (this.ws.readyState !== this.ws.OPEN) return
+    this.room.greet(this)
+    const queued = this.queue ?? []
+    this.queue = null
+    for (const frame of queued) {
+      if (!this.handle(frame)) return
+    }
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, 'text frames are not part of the protocol; send binary frames')
+      return
+    }
+    const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (this.queue) {
+      if (this.queue.length >= MAX_QUEUED_FRAMES) {
+        this.refuse(CloseCode.RATE_LIMITED, ErrorCode.RATE_LIMITED, 'too many messages before the document loaded')
+        return
+      }
+      this.queue.push(frame)
+      return
+    }
+    this.handle(frame)
+  }
+
+  /** Returns false when the connection was closed for this frame. */
+  private handle(frame: Uint8Array): boolean {
+    try {
+      const msg = parseMessage(frame)
+      switch (msg.type) {
+        case 'sync-step1':
+          this.room.onSyncStep1(this, msg.stateVector)
+          break
+        case 'sync-update':
+          this.room.onUpdate(this, frame, msg.syncType, msg.update)
+          break
+        case 'awareness':
+          this.room.onAwareness(this, frame, msg.update)
+          break
+        case 'query-awareness':
+          this.room.onQueryAwareness(this)
+          break
+        case 'auth':
+          break
+      }
+      return true
+    } catch (err) {
+      if (isYrelayError(err, ErrorCode.BAD_MESSAGE)) {
+        this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, err.message)
+      } else if (isYrelayError(err)) {
+        this.logger.error({ conn: this.id, doc: this.room.name, err }, 'refused message')
+        this.refuse(CloseCode.STORAGE_UNAVAILABLE, err.code, err.message)
+      } else {
+        this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, `malformed message: ${(err as Error).message}`)
+      }
+      return false
+    }
+  }
+
+  /** Tells an opted-in client why (error extension), then closes with the matching code. */
+  refuse(closeCode: number, code: string, message: string): void {
+    this.logger.info({ conn: this.id, doc: this.room.name, code, closeCode, reason: message }, 'connection refused')
+    if (this.ext) this.send(encodeErrorMessage(code, message))
+    this.close(closeCode, message)
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame)
+  }
+
+  close(code: number, reason: string): void {
+    this.queue = null
+    // Close reasons are limited to 123 bytes by the WebSocket protocol.
+    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+  }
+
+  private onClose(): void {
+    clearInterval(this.pinger)
+    this.queue = null
+    this.room.leave(this)
+  }
+}

@@ -1,0 +1,60 @@
+/** HTTP endpoints on the relay's port. Errors are JSON: {error: {code, message}}. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ErrorCode } from '../../shared/errors.js'
+import type { ObjectStore } from '../store/object-store.js'
+
+const READY_TIMEOUT_MS = 3000
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } })
+}
+
+export interface HttpContext {
+  store: ObjectStore
+  draining: () => boolean
+  rooms: () => number
+}
+
+export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendError(res, 405, ErrorCode.BAD_REQUEST, `${req.method} is not supported on ${path}`)
+    return
+  }
+  switch (path) {
+    case '/healthz':
+      sendJson(res, 200, { status: 'ok' })
+      return
+    case '/readyz': {
+      if (ctx.draining()) {
+        sendError(res, 503, ErrorCode.DRAINING, 'relay is shutting down')
+        return
+      }
+      try {
+        await withTimeout(ctx.store.ping(), READY_TIMEOUT_MS)
+        sendJson(res, 200, { status: 'ready', store: ctx.store.kind, rooms: ctx.rooms() })
+      } catch (err) {
+        sendError(res, 503, ErrorCode.STORAGE_UNAVAILABLE, `storage (${ctx.store.kind}) unreachable: ${(err as Error).message}`)
+      }
+      return
+    }
+    default:
+      sendError(res, 404, ErrorCode.NOT_FOUND, `no such endpoint: ${path}; WebSocket clients connect to /v1/sync/<document>`)
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,363 @@
+/**
+ * One open document: its peers, its state as update bytes, its awareness, and its
+ * persistence schedule. The per-message path (onUpdate, onAwareness) validates once and
+ * forwards the received bytes; merging, writing and compaction run on timers.
+ */
+import * as Y from 'yjs'
+import { CloseCode, ErrorCode, YrelayError } from '../../shared/errors.js'
+import {
+  encodeAwarenessMessage,
+  encodeSaved,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  isEmptyUpdate,
+  parseAwarenessUpdate,
+  step2FrameAsUpdate,
+  type AwarenessEntry,
+} from '../../shared/protocol.js'
+import type { DocStore } from '../docs/doc-store.js'
+import type { DocRef } from '../docs/layout.js'
+import type { Logger } from '../logger.js'
+
+export interface RoomOptions {
+  flushMs: number
+  flushBytes: number
+  compactLogCount: number
+  compactLogBytes: number
+}
+
+/** A connection as the room sees it. */
+export interface Peer {
+  readonly id: number
+  /** Opted in to extension messages. */
+  readonly ext: boolean
+  /** Update messages (sync step 2 or update) received on this connection. */
+  receivedUpdates: number
+  /** Update messages acknowledged as durable with a *saved* message. */
+  savedUpdates: number
+  /** Awareness client ids this connection introduced, removed for everyone when it leaves. */
+  readonly awarenessIds: Set<number>
+  send(frame: Uint8Array): void
+  close(code: number, reason: string): void
+}
+
+const EMPTY_UPDATE: Uint8Array = new Uint8Array([0, 0])
+const EMPTY_STATE_VECTOR_LENGTH = 1
+const REPLY_CACHE_SIZE = 16
+const MAX_RETRY_MS = 30_000
+const FIRST_RETRY_MS = 250
+
+export type RoomState = 'loading' | 'ready' | 'failed' | 'closed'
+
+export class Room {
+  readonly peers = new Set<Peer>()
+  state: RoomState = 'loading'
+  readonly ready: Promise<void>
+
+  private base: Uint8Array = EMPTY_UPDATE
+  private recent: Uint8Array[] = []
+  private version = 0
+  private stateVectorOf: { version: number; sv: Uint8Array } = { version: -1, sv: new Uint8Array(0) }
+  private replies = new Map<string, Uint8Array>()
+  private repliesVersion = 0
+
+  private readonly awareness = new Map<number, { clock: number; stateJson: string }>()
+
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  private timer: NodeJS.Timeout | undefined
+  private writing: Promise<void> | null = null
+  private retryMs = 0
+  private lastWriteError: unknown = null
+
+  private logsSinceCompaction = 0
+  private logBytesSinceCompaction = 0
+  private compacting: Promise<void> | null = null
+
+  constructor(
+    readonly name: string,
+    readonly ref: DocRef,
+    private readonly docs: DocStore,
+    private readonly options: RoomOptions,
+    private readonly logger: Logger,
+    private readonly onIdle: (room: Room) => void,
+  ) {
+    this.ready = this.load()
+    // Connections waiting on the room see the failure; nothing else must crash on it.
+    this.ready.catch(() => {})
+  }
+
+  private async load(): Promise<void> {
+    const started = performance.now()
+    try {
+      const loaded = await this.docs.load(this.ref)
+      this.base = loaded.update
+      this.logsSinceCompaction = loaded.logCount
+      this.logBytesSinceCompaction = loaded.logBytes
+      this.state = 'ready'
+      this.logger.debug({ doc: this.name, ms: Math.round(performance.now() - started), bytes: this.base.byteLength }, 'room loaded')
+      this.maybeCompact()
+    } catch (err) {
+      this.state = 'failed'
+      this.logger.error({ doc: this.name, err }, 'room failed to load')
+      for (const peer of this.peers) peer.close(CloseCode.STORAGE_UNAVAILABLE, 'storage unavailable; retry shortly')
+      this.peers.clear()
+      this.onIdle(this)
+      throw new YrelayError(ErrorCode.STORAGE_UNAVAILABLE, `could not load ${this.name}`, { cause: err })
+    }
+  }
+
+  /** Pending updates and bytes not yet durable. */
+  get pendingCount(): number {
+    return this.pending.length
+  }
+
+  join(peer: Peer): void {
+    this.peers.add(peer)
+  }
+
+  /** Sends the relay's half of the handshake; called once the room is ready. */
+  greet(peer: Peer): void {
+    peer.send(encodeSyncStep1(this.stateVector()))
+    if (this.awareness.size > 0) peer.send(encodeAwarenessMessage(this.awarenessEntries()))
+  }
+
+  onSyncStep1(peer: Peer, stateVector: Uint8Array): void {
+    peer.send(this.replyTo(stateVector))
+  }
+
+  /** A sync step 2 or update frame: validated once, forwarded as received, persisted later. */
+  onUpdate(peer: Peer, frame: Uint8Array, syncType: 1 | 2, update: Uint8Array): void {
+    try {
+      Y.decodeUpdate(update)
+    } catch (err) {
+      throw new YrelayError(ErrorCode.BAD_MESSAGE, 'malformed Yjs update', { cause: err })
+    }
+    peer.receivedUpdates++
+    if (isEmptyUpdate(update)) {
+      if (!peer.ext) return
+      // Nothing to write: durable as soon as everything before it is.
+      if (this.pending.length === 0 && !this.writing) {
+        peer.savedUpdates = peer.receivedUpdates
+        peer.send(encodeSaved(peer.savedUpdates))
+      } else {
+        this.scheduleFlush()
+      }
+      return
+    }
+    this.broadcast(syncType === 2 ? frame : step2FrameAsUpdate(frame), peer)
+    this.recent.push(update)
+    this.version++
+    this.pending.push(update)
+    this.pendingBytes += update.byteLength
+    this.scheduleFlush()
+  }
+
+  onAwareness(peer: Peer, frame: Uint8Array, update: Uint8Array): void {
+    let entries: AwarenessEntry[]
+    try {
+      entries = parseAwarenessUpdate(update)
+    } catch (err) {
+      throw new YrelayError(ErrorCode.BAD_MESSAGE, 'malformed awareness update', { cause: err })
+    }
+    for (const e of entries) {
+      const current = this.awareness.get(e.clientId)
+      const removal = e.stateJson === 'null'
+      if (current && (e.clock < current.clock || (e.clock === current.clock && !removal))) continue
+      if (removal) {
+        this.awareness.delete(e.clientId)
+        peer.awarenessIds.delete(e.clientId)
+      } else {
+        this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson })
+        peer.awarenessIds.add(e.clientId)
+      }
+    }
+    // Echoed to the sender too, as the reference server does: y-websocket clients reconnect
+    // after 30 s without any message, and their own awareness renewal keeps a lone client alive.
+    this.broadcast(frame)
+  }
+
+  onQueryAwareness(peer: Peer): void {
+    peer.send(encodeAwarenessMessage(this.awarenessEntries()))
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    if (peer.awarenessIds.size > 0) {
+      const removals: AwarenessEntry[] = []
+      for (const clientId of peer.awarenessIds) {
+        const current = this.awareness.get(clientId)
+        if (!current) continue
+        this.awareness.delete(clientId)
+        removals.push({ clientId, clock: current.clock + 1, stateJson: 'null' })
+      }
+      if (removals.length > 0) this.broadcast(encodeAwarenessMessage(removals))
+    }
+    if (this.peers.size === 0 && this.state === 'ready') {
+      if (this.pending.length > 0) this.startWrite()
+      else this.checkIdle()
+    }
+  }
+
+  private broadcast(frame: Uint8Array, except?: Peer): void {
+    for (const peer of this.peers) if (peer !== except) peer.send(frame)
+  }
+
+  private awarenessEntries(): AwarenessEntry[] {
+    return [...this.awareness].map(([clientId, a]) => ({ clientId, clock: a.clock, stateJson: a.stateJson }))
+  }
+
+  /** The whole document as one update; merges what arrived since the last call. */
+  currentState(): Uint8Array {
+    if (this.recent.length > 0) {
+      this.base = Y.mergeUpdates([this.base, ...this.recent])
+      this.recent = []
+    }
+    return this.base
+  }
+
+  private stateVector(): Uint8Array {
+    if (this.stateVectorOf.version !== this.version) {
+      this.stateVectorOf = { version: this.version, sv: Y.encodeStateVectorFromUpdate(this.currentState()) }
+    }
+    return this.stateVectorOf.sv
+  }
+
+  /** Joiners with the same state vector at the same version share one computed reply. */
+  private replyTo(stateVector: Uint8Array): Uint8Array {
+    if (this.repliesVersion !== this.version) {
+      this.replies.clear()
+      this.repliesVersion = this.version
+    }
+    const key = Buffer.from(stateVector.buffer, stateVector.byteOffset, stateVector.byteLength).toString('latin1')
+    let reply = this.replies.get(key)
+    if (!reply) {
+      const state = this.currentState()
+      let diff: Uint8Array
+      try {
+        diff = stateVector.byteLength === EMPTY_STATE_VECTOR_LENGTH && stateVector[0] === 0 ? state : Y.diffUpdate(state, stateVector)
+      } catch (err) {
+        throw new YrelayError(ErrorCode.BAD_MESSAGE, 'malformed state vector', { cause: err })
+      }
+      reply = encodeSyncStep2(diff)
+      if (this.replies.size >= REPLY_CACHE_SIZE) this.replies.delete(this.replies.keys().next().value!)
+      this.replies.set(key, reply)
+    }
+    return reply
+  }
+
+  private hasUnsaved(): boolean {
+    for (const peer of this.peers) if (peer.ext && peer.receivedUpdates > peer.savedUpdates) return true
+    return false
+  }
+
+  private scheduleFlush(): void {
+    if (this.writing) return
+    if (this.pendingBytes >= this.options.flushBytes && this.retryMs === 0) {
+      this.startWrite()
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.startWrite(), this.retryMs || this.options.flushMs)
+    }
+  }
+
+  private startWrite(): void {
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    if (this.writing || this.state !== 'ready') return
+    this.writing = this.writeBatch().finally(() => {
+      this.writing = null
+      this.afterWrite()
+    })
+  }
+
+  private async writeBatch(): Promise<void> {
+    const batch = this.pending
+    const bytes = this.pendingBytes
+    this.pending = []
+    this.pendingBytes = 0
+    const acks: [Peer, number][] = []
+    for (const peer of this.peers) if (peer.ext && peer.receivedUpdates > peer.savedUpdates) acks.push([peer, peer.receivedUpdates])
+    if (batch.length > 0) {
+      const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch)
+      try {
+        await this.docs.appendLog(this.ref, merged)
+      } catch (err) {
+        this.pending = batch.concat(this.pending)
+        this.pendingBytes += bytes
+        this.lastWriteError = err
+        return
+      }
+      this.logsSinceCompaction++
+      this.logBytesSinceCompaction += merged.byteLength
+    }
+    this.lastWriteError = null
+    for (const [peer, count] of acks) {
+      if (count <= peer.savedUpdates) continue
+      peer.savedUpdates = count
+      peer.send(encodeSaved(count))
+    }
+  }
+
+  private afterWrite(): void {
+    if (this.lastWriteError) {
+      this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs ? this.retryMs * 2 : FIRST_RETRY_MS)
+      this.logger.warn({ doc: this.name, err: this.lastWriteError, pending: this.pending.length, retryMs: this.retryMs }, 'flush failed; will retry')
+      this.timer = setTimeout(() => this.startWrite(), this.retryMs)
+      return
+    }
+    this.retryMs = 0
+    this.maybeCompact()
+    if (this.pending.length > 0 || this.hasUnsaved()) this.scheduleFlush()
+    else this.checkIdle()
+  }
+
+  private checkIdle(): void {
+    if (this.peers.size === 0 && this.pending.length === 0 && !this.writing && !this.timer && this.state === 'ready') {
+      this.onIdle(this)
+    }
+  }
+
+  private maybeCompact(): void {
+    if (this.compacting) return
+    if (this.logsSinceCompaction < this.options.compactLogCount && this.logBytesSinceCompaction < this.options.compactLogBytes) return
+    const countAtStart = this.logsSinceCompaction
+    const bytesAtStart = this.logBytesSinceCompaction
+    this.compacting = this.docs
+      .compact(this.ref)
+      .then(() => {
+        this.logsSinceCompaction -= countAtStart
+        this.logBytesSinceCompaction -= bytesAtStart
+      })
+      .catch((err: unknown) => this.logger.warn({ doc: this.name, err }, 'compaction failed; will try after a later flush'))
+      .finally(() => {
+        this.compacting = null
+      })
+  }
+
+  /**
+   * Writes everything pending now, retrying a failed write immediately instead of after the
+   * backoff; rejects with the storage error if the write fails. For draining and tests.
+   */
+  async flushNow(): Promise<void> {
+    while (this.writing || this.pending.length > 0 || this.hasUnsaved()) {
+      if (!this.writing) this.startWrite()
+      const writing = this.writing
+      if (!writing) break
+      await writing
+      if (this.lastWriteError) throw this.lastWriteError
+    }
+  }
+
+  /** Background work still running (compaction), awaited before the store closes. */
+  async settle(): Promise<void> {
+    await this.compacting
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.state = 'closed'
+  }
+}

@@ -1,0 +1,21 @@
+/** Picks the store the configuration asks for: S3 when S3_BUCKET is set, else a directory. */
+import type { Config } from '../config.js'
+import { DirectoryStore } from './directory-store.js'
+import { InstrumentedStore } from './instrumented-store.js'
+import { S3Store } from './s3-store.js'
+
+export function createStore(config: Config): InstrumentedStore {
+  if (config.S3_BUCKET) {
+    return new InstrumentedStore(
+      new S3Store({
+        endpoint: config.S3_ENDPOINT,
+        region: config.S3_REGION,
+        accessKeyId: config.S3_ACCESS_KEY_ID,
+        secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+        bucket: config.S3_BUCKET,
+        forcePathStyle: config.S3_FORCE_PATH_STYLE,
+      }),
+    )
+  }
+  return new InstrumentedStore(new DirectoryStore(config.DATA_DIR))
+}

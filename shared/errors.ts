@@ -1,0 +1,67 @@
+/**
+ * Stable error codes and WebSocket close codes shared by the relay and its clients.
+ * Codes never change meaning once released; messages are for people and may be reworded.
+ */
+
+export const ErrorCode = {
+  BAD_DOC_NAME: 'bad_doc_name',
+  BAD_REQUEST: 'bad_request',
+  BAD_MESSAGE: 'bad_message',
+  MESSAGE_TOO_LARGE: 'message_too_large',
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  DOC_DELETED: 'doc_deleted',
+  PROTOCOL_UNSUPPORTED: 'protocol_unsupported',
+  RATE_LIMITED: 'rate_limited',
+  QUOTA_EXCEEDED: 'quota_exceeded',
+  DRAINING: 'relay_draining',
+  STORAGE_UNAVAILABLE: 'storage_unavailable',
+  STORE_BAD_KEY: 'store_bad_key',
+  STORE_KEY_CONFLICT: 'store_key_conflict',
+  STORE_PRECONDITION_FAILED: 'store_precondition_failed',
+  CONFIG_INVALID: 'config_invalid',
+  NOT_FOUND: 'not_found',
+  INTERNAL: 'internal_error',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/** WebSocket close codes in the 4000 range mirror HTTP statuses (DESIGN.md, wire protocol). */
+export const CloseCode = {
+  BAD_DOC_NAME: 4400,
+  BAD_MESSAGE: 4400,
+  UNAUTHORIZED: 4401,
+  FORBIDDEN: 4403,
+  DOC_DELETED: 4404,
+  MESSAGE_TOO_LARGE: 4413,
+  PROTOCOL_UNSUPPORTED: 4426,
+  RATE_LIMITED: 4429,
+  STORAGE_UNAVAILABLE: 4503,
+  DRAINING: 4503,
+} as const
+
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
+
+/**
+ * Whether a client should reconnect after this close code: 45xx are transient relay
+ * conditions, 44xx other than 4401 are refusals that retrying will not fix.
+ */
+export function shouldReconnect(code: number): boolean {
+  if (code === CloseCode.UNAUTHORIZED) return true
+  if (code >= 4400 && code < 4500) return false
+  return true
+}
+
+/** An error that carries a stable code, for logs, HTTP bodies and extension messages alike. */
+export class YrelayError extends Error {
+  readonly code: ErrorCode
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'YrelayError'
+    this.code = code
+  }
+}
+
+export function isYrelayError(err: unknown, code?: ErrorCode): err is YrelayError {
+  return err instanceof YrelayError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,87 @@
+/** Relays for tests: in-process (to count store requests) or as real child processes. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { pino } from 'pino'
+import { Relay, type RelayConfig } from '../../server/relay/relay.js'
+import type { ObjectStore } from '../../server/store/object-store.js'
+import { freePort } from './s3-server.js'
+
+export const ROOT = new URL('../../', import.meta.url).pathname
+
+export const TEST_RELAY_CONFIG: RelayConfig = {
+  PORT: 0,
+  HOST: '127.0.0.1',
+  FLUSH_MS: 200,
+  FLUSH_BYTES: 1024 * 1024,
+  MAX_MESSAGE_BYTES: 10 * 1024 * 1024,
+  COMPACT_LOG_COUNT: 50,
+  COMPACT_LOG_BYTES: 8 * 1024 * 1024,
+  SNAPSHOT_RETENTION: 2,
+}
+
+export interface InProcessRelay {
+  relay: Relay
+  url: string
+  port: number
+  stop(): Promise<void>
+}
+
+export async function startRelay(store: ObjectStore, config: Partial<RelayConfig> = {}): Promise<InProcessRelay> {
+  const relay = new Relay({
+    config: { ...TEST_RELAY_CONFIG, ...config },
+    store,
+    instanceId: `t${Math.random().toString(36).slice(2, 8)}`,
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+  })
+  const { url, port } = await relay.listen()
+  return { relay, url, port, stop: () => relay.drain() }
+}
+
+export interface RelayProcess {
+  proc: ChildProcess
+  url: string
+  port: number
+  /** Everything the process wrote, for assertions and failure messages. */
+  output(): string
+  /** Sends the signal and resolves with the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Runs `yrelay serve` as its own process, as a user would, and waits until it listens. */
+export async function spawnRelay(env: Record<string, string>, port?: number): Promise<RelayProcess> {
+  const listenPort = port ?? (await freePort())
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: String(listenPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', FLUSH_MS: '200', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = once(proc, 'exit').then(([code]) => code as number | null)
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start within 30 s:\n${out}`)), 30_000)
+    const check = () => {
+      if (out.includes('yrelay listening on')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    proc.stdout!.on('data', check)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`relay exited with ${code} before listening:\n${out}`))
+    })
+  })
+  return {
+    proc,
+    port: listenPort,
+    url: `ws://127.0.0.1:${listenPort}/v1/sync`,
+    output: () => out,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
+      proc.kill(signal)
+      return exited
+    },
+  }
+}

@@ -1,0 +1,52 @@
+/** Stores for tests: a fresh bucket on the run's radosgw, or a fresh temporary directory. */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { inject } from 'vitest'
+import { DirectoryStore } from '../../server/store/directory-store.js'
+import { InstrumentedStore } from '../../server/store/instrumented-store.js'
+import { S3Store } from '../../server/store/s3-store.js'
+
+export type StoreKind = 's3' | 'directory'
+export const STORE_KINDS: StoreKind[] = ['s3', 'directory']
+
+export function uniqueBucket(): string {
+  return `yr-${randomBytes(6).toString('hex')}`
+}
+
+/** Environment variables that point a relay process at a fresh bucket on the test radosgw. */
+export function s3Env(bucket = uniqueBucket()): Record<string, string> {
+  const s3 = inject('s3')
+  return {
+    S3_ENDPOINT: s3.endpoint,
+    S3_REGION: s3.region,
+    S3_ACCESS_KEY_ID: s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    S3_BUCKET: bucket,
+    S3_FORCE_PATH_STYLE: 'true',
+  }
+}
+
+export function s3Store(bucket = uniqueBucket()): S3Store {
+  const s3 = inject('s3')
+  return new S3Store({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    bucket,
+    forcePathStyle: true,
+  })
+}
+
+export async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'yrelay-test-'))
+}
+
+/** A ready (initialised) store of the given kind, counting its requests. */
+export async function freshStore(kind: StoreKind): Promise<InstrumentedStore> {
+  const store = new InstrumentedStore(kind === 's3' ? s3Store() : new DirectoryStore(await tempDir()))
+  await store.init()
+  return store
+}
