@@ -14,6 +14,8 @@ export interface DocStoreOptions {
   /** Snapshots kept per document, the newest included. */
   snapshotRetention: number
   logger?: Logger
+  /** Clock for sequence numbers (tests skew it to mimic relays whose clocks disagree). */
+  now?: () => number
 }
 
 export interface LoadedDoc {
@@ -49,7 +51,7 @@ export class DocStore {
     readonly store: ObjectStore,
     options: DocStoreOptions,
   ) {
-    this.seq = new SeqGenerator(options.instanceId)
+    this.seq = new SeqGenerator(options.instanceId, options.now)
     this.retention = Math.max(1, options.snapshotRetention)
     this.logger = options.logger
   }

@@ -3,6 +3,9 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
+// Every WebsocketProvider registers a process 'exit' listener in Node.
+process.setMaxListeners(200)
+
 export interface TestClient {
   doc: Y.Doc
   provider: WebsocketProvider
