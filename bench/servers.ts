@@ -1,0 +1,136 @@
+/**
+ * The servers under test, each started as its own child process (so /proc measures it alone)
+ * the same way: `node --import tsx <script>`, ready once it prints its listening line.
+ */
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { freePort, type S3Server } from '../test/support/s3-server.js'
+
+export const ROOT = new URL('../', import.meta.url).pathname
+
+export type ServerId = 'yrelay-dir' | 'yrelay-s3' | 'reference' | 'hocuspocus'
+
+export interface ServerSpec {
+  id: ServerId
+  label: string
+  /** Hocuspocus speaks its own multiplexed dialect and is driven by its provider. */
+  protocol: 'y-websocket' | 'hocuspocus'
+  /** What happens to a document when its last client leaves. */
+  afterLastLeave: 'persists-and-unloads' | 'keeps-in-memory' | 'discards'
+}
+
+export const SERVERS: ServerSpec[] = [
+  { id: 'yrelay-dir', label: 'yrelay (dir)', protocol: 'y-websocket', afterLastLeave: 'persists-and-unloads' },
+  { id: 'yrelay-s3', label: 'yrelay (S3)', protocol: 'y-websocket', afterLastLeave: 'persists-and-unloads' },
+  { id: 'reference', label: '@y/websocket-server', protocol: 'y-websocket', afterLastLeave: 'keeps-in-memory' },
+  { id: 'hocuspocus', label: 'Hocuspocus', protocol: 'hocuspocus', afterLastLeave: 'discards' },
+]
+
+/** What the yrelay processes store into: a directory for one, a radosgw bucket for the other. */
+export interface StoreTargets {
+  dataDir: string
+  s3: () => Promise<S3Server>
+}
+
+export interface RunningServer {
+  spec: ServerSpec
+  pid: number
+  port: number
+  /** The WebSocket URL a client of this server opens for `room`. */
+  url(room: string): string
+  /** Documents the server holds open, for servers that report it (yrelay's /readyz). */
+  openRooms?: () => Promise<number>
+  /** Exit code or signal if the process ended by itself, for crash reports. */
+  crashed(): string | null
+  /** The end of the process's output, for error messages. */
+  outputTail(): string
+  stop(): Promise<void>
+}
+
+const START_TIMEOUT_MS = 30_000
+const STOP_TIMEOUT_MS = 10_000
+const OUTPUT_TAIL_CHARS = 4000
+
+async function launch(script: string[], env: Record<string, string>, readyLine: string): Promise<{ pid: number; port: number } & Pick<RunningServer, 'crashed' | 'outputTail' | 'stop'>> {
+  const port = await freePort()
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...script], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const collect = (d: Buffer) => (output = (output + d.toString()).slice(-OUTPUT_TAIL_CHARS))
+  proc.stdout.on('data', collect)
+  proc.stderr.on('data', collect)
+  let stopping = false
+  const exited = once(proc, 'exit').then(([code, signal]) => `${code ?? signal}`)
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script.join(' ')} did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
+    proc.stdout.on('data', () => {
+      if (output.includes(readyLine)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`${script.join(' ')} exited with ${code} before listening:\n${output}`))
+    })
+  })
+  let exitReason: string | null = null
+  void exited.then((reason) => {
+    if (!stopping) exitReason = reason
+  })
+  return {
+    pid: proc.pid!,
+    port,
+    crashed: () => exitReason,
+    outputTail: () => output,
+    stop: async () => {
+      stopping = true
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      proc.kill('SIGTERM')
+      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+async function openRoomsOf(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`)
+  const body = (await res.json()) as { rooms?: unknown }
+  if (typeof body.rooms !== 'number') throw new Error(`/readyz answered ${res.status} without a room count: ${JSON.stringify(body)}`)
+  return body.rooms
+}
+
+export async function startServer(spec: ServerSpec, stores: StoreTargets): Promise<RunningServer> {
+  switch (spec.id) {
+    case 'yrelay-dir':
+    case 'yrelay-s3': {
+      const storeEnv: Record<string, string> = { DATA_DIR: stores.dataDir }
+      if (spec.id === 'yrelay-s3') {
+        const s3 = await stores.s3()
+        Object.assign(storeEnv, {
+          S3_ENDPOINT: s3.endpoint,
+          S3_REGION: s3.region,
+          S3_ACCESS_KEY_ID: s3.accessKeyId,
+          S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          S3_BUCKET: 'bench',
+          S3_FORCE_PATH_STYLE: 'true',
+        })
+      }
+      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv }, 'yrelay listening on')
+      return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/v1/sync/${room}`, openRooms: () => openRoomsOf(proc.port) }
+    }
+    case 'reference': {
+      const proc = await launch(['bench/reference-server.ts'], {}, 'reference listening on')
+      return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/${room}` }
+    }
+    case 'hocuspocus': {
+      const proc = await launch(['bench/hocuspocus-server.ts'], {}, 'hocuspocus listening on')
+      // The document name travels inside every message, not in the URL.
+      return { spec, ...proc, url: () => `ws://127.0.0.1:${proc.port}` }
+    }
+  }
+}
