@@ -13,11 +13,17 @@ export interface ConnectOptions {
   keepSyncedState?: boolean
 }
 
+/** Clients not closed yet, so a scenario that fails half-way leaves nothing open behind it. */
+const open = new Set<BenchClient>()
+
 /** Starts connecting; await `client.synced` for the handshake. */
 export function connect(server: RunningServer, room: string, options: ConnectOptions = {}): BenchClient {
-  return server.spec.protocol === 'hocuspocus'
-    ? new HocuspocusClient(server.url(room), room)
-    : new YWebsocketClient(server.url(room), options.keepSyncedState ?? false)
+  const client =
+    server.spec.protocol === 'hocuspocus'
+      ? new HocuspocusClient(server.url(room), room)
+      : new YWebsocketClient(server.url(room), options.keepSyncedState ?? false)
+  open.add(client)
+  return client
 }
 
 export async function synced(client: BenchClient): Promise<void> {
@@ -41,5 +47,11 @@ export async function openClients(server: RunningServer, rooms: string[]): Promi
 }
 
 export async function closeClients(clients: BenchClient[]): Promise<void> {
+  for (const c of clients) open.delete(c)
   await Promise.all(clients.map((c) => c.close()))
+}
+
+/** Closes every client a scenario left open (it failed before closing them). */
+export async function closeLeftovers(): Promise<void> {
+  await closeClients([...open])
 }

@@ -43,7 +43,7 @@ const QUICK_SIZES: Sizes = {
   coldWriters: 5,
   idleRooms: 50,
   idleClientsPerRoom: 10,
-  idleSeconds: 3,
+  idleSeconds: 2,
   stormClients: 30,
   stormDocKb: 1024,
   memoryRooms: 40,

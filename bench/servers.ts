@@ -35,7 +35,6 @@ export interface StoreTargets {
 export interface RunningServer {
   spec: ServerSpec
   pid: number
-  port: number
   /** The WebSocket URL a client of this server opens for `room`. */
   url(room: string): string
   /** Documents the server holds open, for servers that report it (yrelay's /readyz). */

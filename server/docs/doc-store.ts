@@ -5,6 +5,7 @@
 import * as Y from 'yjs'
 import type { Logger } from '../logger.js'
 import { listAll, type ObjectStore } from '../store/object-store.js'
+import { mergeMany } from './merge.js'
 import { LOG_DIR, SNAP_DIR, docPrefix, logKey, logPrefix, refName, relativeKey, snapKey, snapPrefix, type DocRef } from './layout.js'
 import { SeqGenerator } from './seq.js'
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js'
@@ -87,7 +88,7 @@ export class DocStore {
     const toRead = logs.filter((l) => !contained.has(l.key))
     updates.push(...(await Promise.all(toRead.map((l) => this.getRelative(ref, l.key)))))
     return {
-      update: updates.length === 0 ? EMPTY_UPDATE : updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates),
+      update: updates.length === 0 ? EMPTY_UPDATE : mergeMany(updates),
       contains: [...snaps, ...logs].map((o) => o.key),
       logCount: toRead.length,
       logBytes: toRead.reduce((n, l) => n + l.size, 0),

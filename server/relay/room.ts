@@ -16,6 +16,7 @@ import {
   type AwarenessEntry,
 } from '../../shared/protocol.js'
 import type { DocStore } from '../docs/doc-store.js'
+import { mergeMany } from '../docs/merge.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 
@@ -46,6 +47,7 @@ const EMPTY_STATE_VECTOR_LENGTH = 1
 const REPLY_CACHE_SIZE = 16
 const MAX_RETRY_MS = 30_000
 const FIRST_RETRY_MS = 250
+const FLUSH_JITTER = 0.2
 
 export type RoomState = 'loading' | 'ready' | 'failed' | 'closed'
 
@@ -210,7 +212,7 @@ export class Room {
   /** The whole document as one update; merges what arrived since the last call. */
   currentState(): Uint8Array {
     if (this.recent.length > 0) {
-      this.base = Y.mergeUpdates([this.base, ...this.recent])
+      this.base = Y.mergeUpdates([this.base, mergeMany(this.recent)])
       this.recent = []
     }
     return this.base
@@ -256,7 +258,10 @@ export class Room {
     if (this.pendingBytes >= this.options.flushBytes && this.retryMs === 0) {
       this.startWrite()
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.startWrite(), this.retryMs || this.options.flushMs)
+      // Up to 20 % later than flushMs, so rooms whose writes finished together do not all
+      // flush in the same tick again (a latency spike for every room on the event loop).
+      const delay = this.retryMs || this.options.flushMs * (1 + Math.random() * FLUSH_JITTER)
+      this.timer = setTimeout(() => this.startWrite(), delay)
     }
   }
 
@@ -280,7 +285,7 @@ export class Room {
     const acks: [Peer, number][] = []
     for (const peer of this.peers) if (peer.ext && peer.receivedUpdates > peer.savedUpdates) acks.push([peer, peer.receivedUpdates])
     if (batch.length > 0) {
-      const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch)
+      const merged = mergeMany(batch)
       try {
         await this.docs.appendLog(this.ref, merged)
       } catch (err) {

@@ -1,0 +1,131 @@
+/**
+ * `npm run bench [-- --quick]`: runs every scenario against every server, each on a fresh
+ * server process, prints one markdown table and writes bench/results/latest.json.
+ * Servers take turns per scenario so background load on the machine hits them alike.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startRadosgw, type S3Server } from '../test/support/s3-server.js'
+import { closeLeftovers } from './connect.js'
+import { parseOptions, type Sizes } from './options.js'
+import { renderTable, type Outcome, type ScenarioReport } from './report.js'
+import type { Scenario } from './scenario.js'
+import { burst } from './scenarios/burst.js'
+import { coldJoin } from './scenarios/cold-join.js'
+import { fanoutCrowd, fanoutRooms } from './scenarios/fanout.js'
+import { idle } from './scenarios/idle.js'
+import { joinStorm } from './scenarios/join-storm.js'
+import { memoryAfterClose } from './scenarios/memory-after-close.js'
+import { ROOT, SERVERS, startServer, type ServerSpec, type StoreTargets } from './servers.js'
+
+const SCENARIOS: Scenario[] = [fanoutRooms, fanoutCrowd, burst, coldJoin, idle, joinStorm, memoryAfterClose]
+const RESULTS_FILE = join(ROOT, 'bench/results/latest.json')
+
+function progress(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+function summary(outcome: Outcome): string {
+  if (outcome.status === 'n/a') return 'n/a'
+  if (outcome.status === 'error') return `ERROR ${outcome.error.split('\n')[0]}`
+  const figures = Object.entries(outcome.figures).map(([k, v]) => `${k} ${v.toFixed(1)}`)
+  return `${figures.join(', ')} (${outcome.seconds.toFixed(0)} s)`
+}
+
+async function runOnce(scenario: Scenario, spec: ServerSpec, sizes: Sizes, stores: StoreTargets, runId: string): Promise<Outcome> {
+  const reason = scenario.notApplicable?.(spec)
+  if (reason) return { status: 'n/a', reason }
+  const started = performance.now()
+  const cpuBefore = process.cpuUsage()
+  const spent = () => {
+    const cpu = process.cpuUsage(cpuBefore)
+    return { seconds: (performance.now() - started) / 1000, loadgenCpuMs: (cpu.user + cpu.system) / 1000 }
+  }
+  const server = await startServer(spec, stores).catch((err: unknown) => err as Error)
+  if (server instanceof Error) return { status: 'error', error: server.message, ...spent() }
+  try {
+    const result = await scenario.run({ server, sizes, room: (suffix) => `${runId}-${scenario.id}-${spec.id}-${suffix}` })
+    const crash = server.crashed()
+    if (crash) throw new Error(`server exited (${crash}) during the scenario`)
+    return { status: 'ok', ...result, ...spent() }
+  } catch (err) {
+    const crash = server.crashed()
+    const message = (err as Error).message + (crash ? `; server exited (${crash}):\n${server.outputTail()}` : '')
+    return { status: 'error', error: message, ...spent() }
+  } finally {
+    await closeLeftovers()
+    await server.stop()
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env)
+  const servers = SERVERS.filter((s) => options.servers.length === 0 || options.servers.includes(s.id))
+  const scenarios = SCENARIOS.filter((s) => options.only.length === 0 || options.only.includes(s.id))
+  if (servers.length === 0 || scenarios.length === 0) throw new Error('nothing selected: check --servers and --only')
+  const runId = Date.now().toString(36)
+  const dataDir = await mkdtemp(join(tmpdir(), 'yrelay-bench-'))
+  let radosgw: Promise<S3Server> | undefined
+  const stores: StoreTargets = { dataDir, s3: () => (radosgw ??= startRadosgw()) }
+  const reports: ScenarioReport[] = []
+  const runStarted = performance.now()
+  try {
+    if (servers.some((s) => s.id === 'yrelay-s3')) {
+      progress('starting radosgw')
+      await stores.s3()
+    }
+    for (const scenario of scenarios) {
+      const title = scenario.title(options.sizes)
+      progress(`▶ ${title}`)
+      const report: ScenarioReport = { id: scenario.id, title, metrics: scenario.metrics(options.sizes), outcomes: {} }
+      for (const spec of servers) {
+        const outcome = await runOnce(scenario, spec, options.sizes, stores, runId)
+        report.outcomes[spec.id] = outcome
+        progress(`    ${spec.label}: ${summary(outcome)}`)
+      }
+      reports.push(report)
+      progress(`✓ ${title}`)
+    }
+  } finally {
+    await radosgw?.then((s) => s.stop()).catch((err: unknown) => progress(`radosgw stop failed: ${(err as Error).message}`))
+    await rm(dataDir, { recursive: true, force: true })
+  }
+
+  const loadgenCpu = servers.map((s) => {
+    const ms = reports.reduce((sum, r) => {
+      const o = r.outcomes[s.id]
+      return sum + (o && o.status !== 'n/a' ? o.loadgenCpuMs : 0)
+    }, 0)
+    return `${s.label} ${(ms / 1000).toFixed(1)} s`
+  })
+  const standingNotes = [
+    'Lower is better for every figure; a ratio below 1× means yrelay needs less. Each cell comes from a fresh server process.',
+    `The load generator (one Node process in this run) shares the machine's ${availableParallelism()} cores with the server under test, so latencies and wall times include its queueing. ` +
+      `Its CPU over the run, per server: ${loadgenCpu.join(', ')}.`,
+    'yrelay and @y/websocket-server are driven by the same light y-websocket client (raw ws, no Y.Doc applied on receipt); Hocuspocus, which needs its own dialect, by HocuspocusProvider, which applies every received update to a Y.Doc, so Hocuspocus runs cost the shared cores more on the client side.',
+    "CPU (scheduler time of all threads) and RSS come from /proc for the server process alone; radosgw's own CPU and memory are not counted for yrelay (S3). Every server runs under `node --import tsx`, which costs a few ms of CPU per second even with no client; idle CPU per connection subtracts that, the other figures include it.",
+  ]
+  process.stdout.write(`\n${renderTable(reports, servers, standingNotes)}\n`)
+
+  await mkdir(join(ROOT, 'bench/results'), { recursive: true })
+  const json = {
+    startedAt: new Date(Date.now() - (performance.now() - runStarted)).toISOString(),
+    quick: options.quick,
+    sizes: options.sizes,
+    machine: { cores: availableParallelism(), node: process.version },
+    servers,
+    scenarios: reports,
+  }
+  await writeFile(RESULTS_FILE, `${JSON.stringify(json, null, 2)}\n`)
+  progress(`results written to ${RESULTS_FILE} (${((performance.now() - runStarted) / 1000).toFixed(0)} s in all)`)
+}
+
+main().then(
+  // Sockets of a server that hung are not worth waiting for once the report is out.
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`)
+    process.exit(1)
+  },
+)
