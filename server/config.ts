@@ -27,6 +27,9 @@ export const configSchema = z.object({
   FLUSH_MS: positiveInt.default(1000).describe('longest time an accepted update waits before it is written'),
   FLUSH_BYTES: positiveInt.default(1024 * 1024).describe('pending bytes per document that trigger an early flush'),
   MAX_MESSAGE_BYTES: positiveInt.default(10 * 1024 * 1024).describe('largest WebSocket message; larger ones close with 4413'),
+  MAX_BUFFERED_BYTES: positiveInt
+    .default(64 * 1024 * 1024)
+    .describe('bytes queued for one slow client before it is disconnected (it resyncs on reconnect)'),
   COMPACT_LOG_COUNT: positiveInt.default(50).describe('log objects per document that trigger compaction'),
   COMPACT_LOG_BYTES: positiveInt.default(8 * 1024 * 1024).describe('log bytes per document that trigger compaction'),
   SNAPSHOT_RETENTION: positiveInt.default(2).describe('snapshots kept per document, the newest included'),

@@ -166,3 +166,25 @@ function encodeVarUint(n: number): number[] {
   out.push(n)
   return out
 }
+
+describe('slow clients', () => {
+  it('disconnects a client that stops reading instead of buffering for it without bound', async () => {
+    const { url, relay } = await relayOnDirectory({ MAX_BUFFERED_BYTES: 1024 * 1024 })
+    const slow = new WebSocket(`${url}/notes/flood`)
+    await new Promise((r) => slow.once('open', r))
+    // Stop reading: from here on the relay's frames pile up in the kernel, then in the relay.
+    ;(slow as unknown as { _socket: { pause(): void } })._socket.pause()
+    const writer = client(url, 'notes/flood')
+    const reader = client(url, 'notes/flood')
+    await Promise.all([synced(writer), synced(reader)])
+    expect(relay.connectionCount).toBe(3)
+    const chunk = 'x'.repeat(64 * 1024)
+    for (let i = 0; i < 400 && relay.connectionCount === 3; i++) {
+      writer.text.insert(writer.text.length, chunk)
+      await sleep(2)
+    }
+    await waitFor(() => relay.connectionCount === 2, 'the slow client disconnected')
+    await waitFor(() => reader.text.length === writer.text.length, 'the reading client still served')
+    slow.terminate()
+  })
+})

@@ -25,6 +25,7 @@ export class Connection implements Peer {
     private readonly ws: WebSocket,
     private readonly room: Room,
     readonly ext: boolean,
+    private readonly maxBufferedBytes: number,
     private readonly logger: Logger,
   ) {
     ws.binaryType = 'nodebuffer'
@@ -120,7 +121,15 @@ export class Connection implements Peer {
   }
 
   send(frame: Uint8Array): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame)
+    if (this.ws.readyState !== this.ws.OPEN) return
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) {
+      // A client that stops reading would otherwise grow the relay's memory without bound.
+      // Its replica holds its own edits; on reconnect the handshake brings it up to date.
+      this.logger.warn({ conn: this.id, doc: this.room.name, buffered: this.ws.bufferedAmount }, 'disconnecting a client that stopped reading')
+      this.ws.terminate()
+      return
+    }
+    this.ws.send(frame)
   }
 
   close(code: number, reason: string): void {

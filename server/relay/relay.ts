@@ -21,7 +21,7 @@ import { Rooms } from './rooms.js'
 
 export type RelayConfig = Pick<
   Config,
-  'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
+  'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
 >
 
 export interface RelayOptions {
@@ -113,7 +113,7 @@ export class Relay {
       return
     }
     const room = this.rooms.open(name, singleTenantRef(name))
-    const conn = new Connection(this.nextConnectionId++, ws, room, ext, this.options.logger)
+    const conn = new Connection(this.nextConnectionId++, ws, room, ext, this.options.config.MAX_BUFFERED_BYTES, this.options.logger)
     this.connections.add(conn)
     ws.on('close', () => this.connections.delete(conn))
   }
