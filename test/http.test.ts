@@ -1,15 +1,13 @@
 /** Health endpoints: /healthz says the process answers, /readyz that storage does too. */
 import { rm } from 'node:fs/promises'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { testCleanup } from './support/cleanup.js'
 import { DirectoryStore } from '../server/store/directory-store.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { startRelay } from './support/relay.js'
 import { s3Store, tempDir } from './support/stores.js'
 
-const cleanup: (() => Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const cleanup = testCleanup()
 
 async function get(port: number, path: string): Promise<{ status: number; body: { status?: string; error?: { code: string; message: string } } }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`)
@@ -22,7 +20,7 @@ describe('health endpoints', () => {
     const store = new InstrumentedStore(new DirectoryStore(root))
     await store.init()
     const r = await startRelay(store)
-    cleanup.push(() => r.stop().catch(() => {}))
+    cleanup.defer(() => r.stop().catch(() => {}))
     expect(await get(r.port, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } })
     expect((await get(r.port, '/readyz')).status).toBe(200)
     await rm(root, { recursive: true })
@@ -36,7 +34,7 @@ describe('health endpoints', () => {
   it('reports not ready when the S3 bucket is unreachable', async () => {
     const store = new InstrumentedStore(s3Store('yr-never-created'))
     const r = await startRelay(store)
-    cleanup.push(() => r.stop().catch(() => {}))
+    cleanup.defer(() => r.stop().catch(() => {}))
     const res = await get(r.port, '/readyz')
     expect(res.status).toBe(503)
     expect(res.body.error?.code).toBe('storage_unavailable')
@@ -45,7 +43,7 @@ describe('health endpoints', () => {
   it('answers unknown paths with a JSON 404 naming the sync endpoint', async () => {
     const store = new InstrumentedStore(new DirectoryStore(await tempDir()))
     const r = await startRelay(store)
-    cleanup.push(() => r.stop())
+    cleanup.defer(() => r.stop())
     const res = await get(r.port, '/nope')
     expect(res.status).toBe(404)
     expect(res.body.error?.message).toMatch(/\/v1\/sync\//)

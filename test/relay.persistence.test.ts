@@ -1,5 +1,6 @@
 /** What the relay writes: batched logs, saved acknowledgements, compaction, idle unload. */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
@@ -8,20 +9,12 @@ import { docPrefix } from '../server/docs/layout.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { listAll, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
 import { parseExtensionMessage } from '../shared/protocol.js'
-import { connectClient, sleep, synced, waitFor, type TestClient } from './support/clients.js'
+import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay } from './support/relay.js'
 import { STORE_KINDS, freshStore } from './support/stores.js'
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
-
-function client(url: string, room: string): TestClient {
-  const c = connectClient(url, room)
-  cleanup.push(() => c.destroy())
-  return c
-}
+const cleanup = testCleanup()
+const client = cleanup.client
 
 async function storedText(store: ObjectStore, name: string): Promise<string> {
   const docs = new DocStore(store, { instanceId: 'check', snapshotRetention: 2 })
@@ -59,7 +52,7 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
   it('1,000 updates typed over ~2 s cost at most a handful of log writes', async () => {
     const store = await freshStore(kind)
     const { url, stop } = await startRelay(store, { FLUSH_MS: 1000 })
-    cleanup.push(stop)
+    cleanup.defer(stop)
     const a = client(url, 'notes/typing')
     await synced(a)
     const putsBefore = store.counts.put.ok
@@ -79,7 +72,7 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
   it('acknowledges with *saved* only once the updates are in storage', async () => {
     const store = await freshStore(kind)
     const { url, stop } = await startRelay(store, { FLUSH_MS: 300 })
-    cleanup.push(stop)
+    cleanup.defer(stop)
     const ws = new WebSocket(`${url}/notes/saved?ext=1`)
     const saved: number[] = []
     ws.on('message', (d: Buffer) => {
@@ -100,7 +93,7 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
   it('compacts after many flushes: fewer objects, same content', async () => {
     const store = await freshStore(kind)
     const { url, stop } = await startRelay(store, { FLUSH_MS: 20, COMPACT_LOG_COUNT: 10 })
-    cleanup.push(stop)
+    cleanup.defer(stop)
     const a = client(url, 'notes/many')
     await synced(a)
     for (let i = 0; i < 40; i++) {
@@ -120,7 +113,7 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
   it('unloads idle rooms and reloads them with every edit', async () => {
     const store = await freshStore(kind)
     const { url, relay, stop } = await startRelay(store, { FLUSH_MS: 50 })
-    cleanup.push(stop)
+    cleanup.defer(stop)
     const a = client(url, 'notes/idle')
     await synced(a)
     a.text.insert(0, 'remember me')
@@ -139,7 +132,7 @@ describe('an edit followed at once by the last client leaving (Hocuspocus #995)'
     const inner = await freshStore('directory')
     const store = new SlowPutStore(inner, 150)
     const { url, relay, stop } = await startRelay(store, { FLUSH_MS: 10_000 })
-    cleanup.push(stop)
+    cleanup.defer(stop)
     const name = `notes/race-${delay}`
     const a = client(url, name)
     await synced(a)

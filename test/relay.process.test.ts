@@ -1,23 +1,16 @@
 /** The relay as users run it: its own process, restarted, drained, killed. */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { DirectoryStore } from '../server/store/directory-store.js'
-import { connectClient, sleep, synced, waitFor, type TestClient } from './support/clients.js'
+import { sleep, synced, waitFor } from './support/clients.js'
 import { rawUpgradeAndClose } from './support/raw-upgrade.js'
 import { spawnRelay, startRelay, type RelayProcess } from './support/relay.js'
 import { STORE_KINDS, s3Env, tempDir, type StoreKind } from './support/stores.js'
 
-const cleanup: (() => Promise<unknown> | void)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
-
-function client(url: string, room: string): TestClient {
-  const c = connectClient(url, room)
-  cleanup.push(() => c.destroy())
-  return c
-}
+const cleanup = testCleanup()
+const client = cleanup.client
 
 async function storageEnv(kind: StoreKind): Promise<Record<string, string>> {
   return kind === 's3' ? s3Env() : { DATA_DIR: await tempDir() }
@@ -25,7 +18,7 @@ async function storageEnv(kind: StoreKind): Promise<Record<string, string>> {
 
 async function relay(env: Record<string, string>, port?: number): Promise<RelayProcess> {
   const r = await spawnRelay(env, port)
-  cleanup.push(() => r.stop('SIGKILL'))
+  cleanup.defer(() => r.stop('SIGKILL'))
   return r
 }
 
@@ -106,7 +99,7 @@ describe('bad document names', () => {
     const store = new InstrumentedStore(new DirectoryStore(await tempDir()))
     await store.init()
     const r = await startRelay(store)
-    cleanup.push(() => r.stop())
+    cleanup.defer(() => r.stop())
     const { status, closeCode, reason } = await rawUpgradeAndClose(r.port, `/v1/sync/${name}`)
     expect(status).toBe(101)
     expect(closeCode).toBe(4400)
@@ -119,7 +112,7 @@ describe('bad document names', () => {
     const store = new InstrumentedStore(new DirectoryStore(await tempDir()))
     await store.init()
     const r = await startRelay(store)
-    cleanup.push(() => r.stop())
+    cleanup.defer(() => r.stop())
     for (const name of ['caf\u00e9', 'nul\u0000x', 'tab\tx']) {
       expect((await rawUpgradeAndClose(r.port, `/v1/sync/${name}`)).status).toBe(400)
     }

@@ -1,27 +1,20 @@
 /** Unmodified y-websocket clients against an in-process relay on the directory store. */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import { connectClient, contentOf, sleep, synced, waitFor, type TestClient } from './support/clients.js'
+import { contentOf, sleep, synced, waitFor } from './support/clients.js'
 import { startRelay, type InProcessRelay } from './support/relay.js'
 import { freshStore } from './support/stores.js'
 
-const cleanup: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn()
-})
+const cleanup = testCleanup()
+const client = cleanup.client
 
 async function relayOnDirectory(config = {}): Promise<InProcessRelay & { store: Awaited<ReturnType<typeof freshStore>> }> {
   const store = await freshStore('directory')
   const r = await startRelay(store, config)
-  cleanup.push(() => r.stop())
+  cleanup.defer(() => r.stop())
   return { ...r, store }
-}
-
-function client(url: string, room: string, options?: Parameters<typeof connectClient>[2]): TestClient {
-  const c = connectClient(url, room, options)
-  cleanup.push(() => c.destroy())
-  return c
 }
 
 describe('relay with unmodified y-websocket clients', () => {
