@@ -7,7 +7,7 @@ import * as encoding from 'lib0/encoding'
 import { DocStore } from '../server/docs/doc-store.js'
 import { docPrefix } from '../server/docs/layout.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
-import { listAll, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
+import { listAll, type ListOptions, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
 import { parseExtensionMessage } from '../shared/protocol.js'
 import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay } from './support/relay.js'
@@ -45,6 +45,17 @@ class SlowPutStore extends InstrumentedStore {
   override async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     await sleep(this.delayMs)
     return super.put(key, body, options)
+  }
+}
+
+/** Delays every listing, so a room's load takes a while. */
+class SlowListStore extends InstrumentedStore {
+  constructor(inner: ObjectStore, private readonly delayMs: number) {
+    super(inner)
+  }
+  override async list(prefix: string, options?: ListOptions) {
+    await sleep(this.delayMs)
+    return super.list(prefix, options)
   }
 }
 
@@ -123,6 +134,20 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
     const b = client(url, 'notes/idle')
     await synced(b)
     expect(b.text.toString()).toBe('remember me')
+  })
+})
+
+describe('a client that leaves while its room is loading', () => {
+  it('does not keep the room loaded', async () => {
+    const store = new SlowListStore(await freshStore('directory'), 300)
+    const { url, relay, stop } = await startRelay(store)
+    cleanup.defer(stop)
+    const ws = new WebSocket(`${url}/notes/gone`)
+    await new Promise((r) => ws.once('open', r))
+    expect(relay.rooms.size).toBe(1)
+    ws.terminate()
+    await sleep(500)
+    await waitFor(() => relay.rooms.size === 0, 'room unloaded after its load finished')
   })
 })
 

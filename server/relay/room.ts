@@ -99,6 +99,8 @@ export class Room {
       this.state = 'ready'
       this.logger.debug({ doc: this.name, ms: Math.round(performance.now() - started), bytes: this.base.byteLength }, 'room loaded')
       this.maybeCompact()
+      // Everyone may have left while it loaded.
+      this.checkIdle()
     } catch (err) {
       this.state = 'failed'
       this.logger.error({ doc: this.name, err }, 'room failed to load')
