@@ -31,7 +31,3 @@ export function checkDocName(name: string): DocNameCheck {
   }
   return { ok: true, name }
 }
-
-export function isValidDocName(name: string): boolean {
-  return checkDocName(name).ok
-}

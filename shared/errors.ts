@@ -42,16 +42,6 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
-/**
- * Whether a client should reconnect after this close code: 45xx are transient relay
- * conditions, 44xx other than 4401 are refusals that retrying will not fix.
- */
-export function shouldReconnect(code: number): boolean {
-  if (code === CloseCode.UNAUTHORIZED) return true
-  if (code >= 4400 && code < 4500) return false
-  return true
-}
-
 /** An error that carries a stable code, for logs, HTTP bodies and extension messages alike. */
 export class YrelayError extends Error {
   readonly code: ErrorCode

@@ -5,7 +5,7 @@
  * Every frame holds exactly one message: varuint message type, then its body.
  *   0 sync       varuint sync type (0 step 1, 1 step 2, 2 update), varUint8Array payload
  *   1 awareness  varUint8Array awareness update
- *   2 auth       varuint 0 (permission denied), varString reason
+ *   2 auth       varuint 0 (permission denied), varString reason (ignored when received)
  *   3 query awareness (no body)
  *   100 yrelay extension: varuint kind, then
  *       kind 0 saved: varuint N — the first N update messages (sync step 2 or update) this
@@ -90,14 +90,6 @@ export function encodeSyncStep2(update: Uint8Array): Uint8Array {
   })
 }
 
-export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
-  return frame((e) => {
-    encoding.writeVarUint(e, MessageType.SYNC)
-    encoding.writeVarUint(e, SyncType.UPDATE)
-    encoding.writeVarUint8Array(e, update)
-  })
-}
-
 /**
  * A received sync step 2 frame becomes an update frame for the other peers by changing its
  * second byte: both types are single-byte varuints, so the rest of the frame is reused as is.
@@ -143,14 +135,6 @@ export function encodeAwarenessMessage(entries: Iterable<AwarenessEntry>): Uint8
       encoding.writeVarString(inner, entry.stateJson)
     }
     encoding.writeVarUint8Array(e, encoding.toUint8Array(inner))
-  })
-}
-
-export function encodePermissionDenied(reason: string): Uint8Array {
-  return frame((e) => {
-    encoding.writeVarUint(e, MessageType.AUTH)
-    encoding.writeVarUint(e, 0)
-    encoding.writeVarString(e, reason)
   })
 }
 

@@ -111,11 +111,6 @@ export class Room {
     }
   }
 
-  /** Pending updates and bytes not yet durable. */
-  get pendingCount(): number {
-    return this.pending.length
-  }
-
   join(peer: Peer): void {
     this.peers.add(peer)
   }
@@ -212,7 +207,7 @@ export class Room {
   }
 
   /** The whole document as one update; merges what arrived since the last call. */
-  currentState(): Uint8Array {
+  private currentState(): Uint8Array {
     if (this.recent.length > 0) {
       this.base = Y.mergeUpdates([this.base, mergeMany(this.recent)])
       this.recent = []
