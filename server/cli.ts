@@ -2,6 +2,7 @@
  * `yrelay <command>`. Flags mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
  *   serve    run the relay (default)
  */
+import { createAccess } from './auth/create-access.js'
 import { ConfigError, configSchema, loadConfig } from './config.js'
 import { randomInstanceId } from './docs/seq.js'
 import { createLogger } from './logger.js'
@@ -39,7 +40,11 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
   const capabilities = await store.init()
   logger.info({ store: capabilities }, `storage ready: ${capabilities.description}`)
   const instanceId = config.INSTANCE_ID ?? randomInstanceId()
-  const relay = new Relay({ config, store, instanceId, logger })
+  const access = createAccess(config)
+  if (!access.authenticates) {
+    logger.warn({ authMode: 'none', host: config.HOST }, 'AUTHENTICATION IS OFF: anyone who can reach this port can read and write every document')
+  }
+  const relay = new Relay({ config, store, access, instanceId, logger })
   const { url } = await relay.listen()
   logger.info({ url, instanceId }, `yrelay listening on ${url}`)
   process.stdout.write(`yrelay listening on ${url}/<document>  (health: ${url.replace('ws://', 'http://').replace('/v1/sync', '/healthz')})\n`)

@@ -24,6 +24,14 @@ export const configSchema = z.object({
     .optional()
     .describe('bucket name; setting it selects the S3 store'),
   S3_FORCE_PATH_STYLE: bool.default(true).describe('path-style bucket URLs (needed by MinIO and Ceph)'),
+  TENANCY: z.enum(['single', 'multi']).default('single').describe('single: documents at the bucket root; multi: under users/<id>/, teams/<id>/, spaces/<id>/'),
+  AUTH_MODE: z.enum(['none', 'jwt']).optional().describe('none only for local development; default none on loopback without a key, else jwt'),
+  AUTH_ALLOW_NONE: bool.default(false).describe('allow AUTH_MODE=none on a non-loopback HOST (anyone who can reach the port can write)'),
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional().describe('HS256 secret for tokens'),
+  AUTH_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)' }).optional().describe('PEM public key for RS256/ES256 tokens'),
+  AUTH_JWKS_URL: z.url().optional().describe('JWKS URL for RS256/ES256 tokens (cached, refetched on an unknown kid)'),
+  AUTH_ISSUER: z.string().min(1).optional().describe('required iss of tokens'),
+  AUTH_AUDIENCE: z.string().min(1).optional().describe('required aud of tokens'),
   FLUSH_MS: positiveInt.default(1000).describe('longest time an accepted update waits before it is written'),
   FLUSH_BYTES: positiveInt.default(1024 * 1024).describe('pending bytes per document that trigger an early flush'),
   MAX_MESSAGE_BYTES: positiveInt.default(10 * 1024 * 1024).describe('largest WebSocket message; larger ones close with 4413'),
@@ -41,7 +49,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
 })
 
-export type Config = z.infer<typeof configSchema>
+export type Config = z.infer<typeof configSchema> & { AUTH_MODE: 'none' | 'jwt' }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -85,6 +93,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!config.S3_BUCKET && (config.S3_ENDPOINT || config.S3_ACCESS_KEY_ID)) {
     problems.push('S3_BUCKET: required when other S3_* variables are set (e.g. S3_BUCKET=yrelay)')
   }
+  const keys = [config.AUTH_JWT_SECRET && 'AUTH_JWT_SECRET', config.AUTH_PUBLIC_KEY && 'AUTH_PUBLIC_KEY', config.AUTH_JWKS_URL && 'AUTH_JWKS_URL'].filter(Boolean)
+  if (keys.length > 1) problems.push(`${keys.join(', ')}: set only one way to verify tokens`)
+  const mode = config.AUTH_MODE ?? (keys.length === 0 && isLoopback(config.HOST) ? 'none' : 'jwt')
+  if (mode === 'jwt' && keys.length === 0) {
+    problems.push('AUTH_JWT_SECRET: tokens are required (AUTH_MODE=jwt, or HOST is not loopback) but no key is set (e.g. AUTH_JWT_SECRET=<32+ random characters>)')
+  }
+  if (mode === 'none' && !isLoopback(config.HOST) && !config.AUTH_ALLOW_NONE) {
+    problems.push(`AUTH_MODE: none on HOST=${config.HOST} would let anyone who reaches the port read and write; set a key, or AUTH_ALLOW_NONE=true to accept that`)
+  }
   if (problems.length > 0) throw new ConfigError(problems)
-  return config
+  return { ...config, AUTH_MODE: mode }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }

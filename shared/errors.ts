@@ -42,6 +42,25 @@ export const CloseCode = {
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode]
 
+const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
+  [ErrorCode.BAD_DOC_NAME]: CloseCode.BAD_DOC_NAME,
+  [ErrorCode.BAD_REQUEST]: CloseCode.BAD_MESSAGE,
+  [ErrorCode.BAD_MESSAGE]: CloseCode.BAD_MESSAGE,
+  [ErrorCode.MESSAGE_TOO_LARGE]: CloseCode.MESSAGE_TOO_LARGE,
+  [ErrorCode.UNAUTHORIZED]: CloseCode.UNAUTHORIZED,
+  [ErrorCode.FORBIDDEN]: CloseCode.FORBIDDEN,
+  [ErrorCode.DOC_DELETED]: CloseCode.DOC_DELETED,
+  [ErrorCode.PROTOCOL_UNSUPPORTED]: CloseCode.PROTOCOL_UNSUPPORTED,
+  [ErrorCode.RATE_LIMITED]: CloseCode.RATE_LIMITED,
+  [ErrorCode.QUOTA_EXCEEDED]: CloseCode.RATE_LIMITED,
+  [ErrorCode.DRAINING]: CloseCode.DRAINING,
+}
+
+/** The WebSocket close code for an error code; anything unexpected is a transient relay condition. */
+export function closeCodeFor(code: ErrorCode): CloseCode {
+  return CLOSE_CODE_OF[code] ?? CloseCode.STORAGE_UNAVAILABLE
+}
+
 /** An error that carries a stable code, for logs, HTTP bodies and extension messages alike. */
 export class YrelayError extends Error {
   readonly code: ErrorCode

@@ -138,6 +138,14 @@ export function encodeAwarenessMessage(entries: Iterable<AwarenessEntry>): Uint8
   })
 }
 
+export function encodePermissionDenied(reason: string): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.AUTH)
+    encoding.writeVarUint(e, 0)
+    encoding.writeVarString(e, reason)
+  })
+}
+
 export function encodeSaved(count: number): Uint8Array {
   return frame((e) => {
     encoding.writeVarUint(e, MessageType.EXT)

@@ -4,13 +4,26 @@
  */
 import type { WebSocket } from 'ws'
 import { CloseCode, ErrorCode, isYrelayError } from '../../shared/errors.js'
-import { encodeErrorMessage, parseMessage } from '../../shared/protocol.js'
+import { encodeErrorMessage, encodePermissionDenied, isEmptyUpdate, parseMessage } from '../../shared/protocol.js'
 import type { Logger } from '../logger.js'
 import type { Peer, Room } from './room.js'
 
 const PING_INTERVAL_MS = 30_000
 /** Frames a client may send before its room has loaded; more means it is not waiting for sync. */
 const MAX_QUEUED_FRAMES = 1000
+/** setTimeout's longest delay; later expiries are re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+export interface ConnectionOptions {
+  /** Opted in to extension messages. */
+  ext: boolean
+  /** False for viewers: their document updates are refused and applied to nobody. */
+  canWrite: boolean
+  /** When the token expires (ms since the epoch); the connection closes with 4401 then. */
+  expiresAt: number | null
+  maxBufferedBytes: number
+  logger: Logger
+}
 
 export class Connection implements Peer {
   receivedUpdates = 0
@@ -19,15 +32,22 @@ export class Connection implements Peer {
   private queue: Uint8Array[] | null = []
   private alive = true
   private readonly pinger: NodeJS.Timeout
+  private expiry: NodeJS.Timeout | undefined
+  readonly ext: boolean
+  private readonly canWrite: boolean
+  private readonly maxBufferedBytes: number
+  private readonly logger: Logger
 
   constructor(
     readonly id: number,
     private readonly ws: WebSocket,
     private readonly room: Room,
-    readonly ext: boolean,
-    private readonly maxBufferedBytes: number,
-    private readonly logger: Logger,
+    options: ConnectionOptions,
   ) {
+    this.ext = options.ext
+    this.canWrite = options.canWrite
+    this.maxBufferedBytes = options.maxBufferedBytes
+    this.logger = options.logger
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary))
     ws.on('close', () => this.onClose())
@@ -45,11 +65,21 @@ export class Connection implements Peer {
       ws.ping()
     }, PING_INTERVAL_MS)
     this.pinger.unref()
+    if (options.expiresAt !== null) this.closeAt(options.expiresAt)
     room.join(this)
     room.ready.then(
       () => this.start(),
       () => {},
     )
+  }
+
+  private closeAt(expiresAt: number): void {
+    const wait = expiresAt - Date.now()
+    this.expiry = setTimeout(() => {
+      if (Date.now() < expiresAt) this.closeAt(expiresAt)
+      else this.refuse(CloseCode.UNAUTHORIZED, ErrorCode.UNAUTHORIZED, 'token expired: reconnect with a fresh token')
+    }, Math.min(Math.max(0, wait), MAX_TIMER_MS))
+    this.expiry.unref()
   }
 
   private start(): void {
@@ -88,7 +118,8 @@ export class Connection implements Peer {
           this.room.onSyncStep1(this, msg.stateVector)
           break
         case 'sync-update':
-          this.room.onUpdate(this, frame, msg.syncType, msg.update)
+          if (this.canWrite) this.room.onUpdate(this, frame, msg.syncType, msg.update)
+          else if (!isEmptyUpdate(msg.update)) this.refuseUpdate()
           break
         case 'awareness':
           this.room.onAwareness(this, frame, msg.update)
@@ -111,6 +142,13 @@ export class Connection implements Peer {
       }
       return false
     }
+  }
+
+  /** A viewer's change: applied to nobody; the connection stays open for reading. */
+  private refuseUpdate(): void {
+    const message = 'read-only access: your role on this document is viewer, so your changes were not applied'
+    this.send(encodePermissionDenied(message))
+    if (this.ext) this.send(encodeErrorMessage(ErrorCode.FORBIDDEN, message))
   }
 
   /** Tells an opted-in client why (error extension), then closes with the matching code. */
@@ -140,6 +178,7 @@ export class Connection implements Peer {
 
   private onClose(): void {
     clearInterval(this.pinger)
+    clearTimeout(this.expiry)
     this.queue = null
     this.room.leave(this)
   }

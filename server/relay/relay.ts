@@ -6,12 +6,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { checkDocName } from '../../shared/doc-name.js'
-import { CloseCode, ErrorCode } from '../../shared/errors.js'
-import { SYNC_PATH_PREFIX, encodeErrorMessage } from '../../shared/protocol.js'
+import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
+import { PROTOCOL_VERSION, SYNC_PATH_PREFIX, encodeErrorMessage } from '../../shared/protocol.js'
+import type { Access, AccessPolicy, Principal } from '../auth/access.js'
 import type { Config } from '../config.js'
 import { DocStore } from '../docs/doc-store.js'
-import { singleTenantRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { Connection } from './connection.js'
@@ -27,9 +26,12 @@ export type RelayConfig = Pick<
 export interface RelayOptions {
   config: RelayConfig
   store: ObjectStore
+  access: AccessPolicy
   instanceId: string
   logger: Logger
 }
+
+type Admission = { ok: true; principal: Principal; access: Access } | { ok: false; error: YrelayError }
 
 export class Relay {
   readonly rooms: Rooms
@@ -61,7 +63,7 @@ export class Relay {
     })
     this.http = createServer((req, res) => {
       handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size }).catch((err: unknown) => {
-        logger.error({ err, path: req.url }, 'http handler failed')
+        logger.error({ err, path: (req.url ?? '').split('?')[0] }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
       })
     })
@@ -93,27 +95,61 @@ export class Relay {
         JSON.stringify({ error: { code: ErrorCode.NOT_FOUND, message: `WebSocket clients connect to ${SYNC_PATH_PREFIX}<document>` } }))
       return
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, path.slice(SYNC_PATH_PREFIX.length), new URLSearchParams(query)))
+    const params = new URLSearchParams(query)
+    const name = path.slice(SYNC_PATH_PREFIX.length)
+    void this.admit(name, params, req.headers.authorization).then((admission) =>
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, name, params.get('ext') === '1', admission)),
+    )
   }
 
-  private onConnection(ws: WebSocket, name: string, params: URLSearchParams): void {
-    const ext = params.get('ext') === '1'
-    const refuse = (closeCode: number, code: string, message: string) => {
+  /**
+   * Decides before the upgrade whether this connection may open this document, so no frame
+   * can arrive while the token is being verified. Refusals still complete the upgrade and
+   * then close with a 44xx code, which browsers can read and plain HTTP statuses they cannot.
+   */
+  private async admit(name: string, params: URLSearchParams, authorization: string | undefined): Promise<Admission> {
+    try {
+      if (this.draining) throw new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance')
+      const version = params.get('v')
+      if (version !== null) {
+        if (!/^[1-9][0-9]{0,5}$/.test(version)) throw new YrelayError(ErrorCode.BAD_REQUEST, `v must be a protocol version number, got ${JSON.stringify(version.slice(0, 20))}`)
+        if (Number(version) > PROTOCOL_VERSION) {
+          throw new YrelayError(ErrorCode.PROTOCOL_UNSUPPORTED, `client speaks protocol ${version}, this relay at most ${PROTOCOL_VERSION}: upgrade the relay or use an older client`)
+        }
+      }
+      const bearer = authorization?.match(/^Bearer (.+)$/i)?.[1]
+      const principal = await this.options.access.authenticate(params.get('token') ?? bearer)
+      return { ok: true, principal, access: this.options.access.authorize(principal, name) }
+    } catch (err) {
+      if (isYrelayError(err)) return { ok: false, error: err }
+      this.options.logger.error({ err }, 'admission failed')
+      return { ok: false, error: new YrelayError(ErrorCode.INTERNAL, 'the relay could not admit this connection; retry shortly') }
+    }
+  }
+
+  private onConnection(ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
+    if (!admission.ok) {
+      const { code, message } = admission.error
+      const closeCode = closeCodeFor(code)
       this.options.logger.info({ doc: name.slice(0, 600), code, closeCode, reason: message }, 'connection refused')
       if (ext) ws.send(encodeErrorMessage(code, message))
-      ws.close(closeCode, message.slice(0, 123))
+      ws.close(closeCode, Buffer.from(message).subarray(0, 123).toString())
+      return
     }
     if (this.draining) {
-      refuse(CloseCode.DRAINING, ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance')
+      ws.close(closeCodeFor(ErrorCode.DRAINING), 'relay is shutting down; reconnect to another instance')
       return
     }
-    const check = checkDocName(name)
-    if (!check.ok) {
-      refuse(CloseCode.BAD_DOC_NAME, ErrorCode.BAD_DOC_NAME, `bad document name: ${check.reason}`)
-      return
-    }
-    const room = this.rooms.open(name, singleTenantRef(name))
-    const conn = new Connection(this.nextConnectionId++, ws, room, ext, this.options.config.MAX_BUFFERED_BYTES, this.options.logger)
+    const { access, principal } = admission
+    const roomName = access.ref.scope + access.ref.path
+    const room = this.rooms.open(roomName, access.ref)
+    const conn = new Connection(this.nextConnectionId++, ws, room, {
+      ext,
+      canWrite: access.canWrite,
+      expiresAt: principal.expiresAt,
+      maxBufferedBytes: this.options.config.MAX_BUFFERED_BYTES,
+      logger: this.options.logger,
+    })
     this.connections.add(conn)
     ws.on('close', () => this.connections.delete(conn))
   }
@@ -127,7 +163,7 @@ export class Relay {
     this.draining = true
     this.http.close()
     await this.rooms.flushAll()
-    for (const conn of this.connections) conn.close(CloseCode.DRAINING, 'relay draining; reconnect shortly')
+    for (const conn of this.connections) conn.close(closeCodeFor(ErrorCode.DRAINING), 'relay draining; reconnect shortly')
     this.wss.close()
     // Updates that arrived while the first flush ran are written now that no more can come.
     const failed = await this.rooms.flushAll()

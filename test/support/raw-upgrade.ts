@@ -38,16 +38,26 @@ export function rawUpgradeAndClose(port: number, path: string, timeoutMs = 5000)
         resolve({ status })
         return
       }
-      if (frame.length < 2) return
-      const len = frame[1]! & 0x7f
-      if (frame.length < 2 + len) return
-      clearTimeout(timer)
-      socket.destroy()
-      if ((frame[0]! & 0x0f) !== 0x8) {
-        reject(new Error(`expected a close frame, got opcode ${frame[0]! & 0x0f}`))
-        return
+      // Skip data frames (an opted-in client gets an error message first) up to the close frame.
+      let at = 0
+      while (frame.length >= at + 2) {
+        let len = frame[at + 1]! & 0x7f
+        let header = 2
+        if (len === 126) {
+          if (frame.length < at + 4) return
+          len = frame.readUInt16BE(at + 2)
+          header = 4
+        }
+        if (frame.length < at + header + len) return
+        if ((frame[at]! & 0x0f) === 0x8) {
+          clearTimeout(timer)
+          socket.destroy()
+          const body = frame.subarray(at + header, at + header + len)
+          resolve({ status, closeCode: body.readUInt16BE(0), reason: body.subarray(2).toString() })
+          return
+        }
+        at += header + len
       }
-      resolve({ status, closeCode: frame.readUInt16BE(2), reason: frame.subarray(4, 2 + len).toString() })
     })
     socket.on('error', (err) => {
       clearTimeout(timer)

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { pino } from 'pino'
+import { AccessPolicy } from '../../server/auth/access.js'
 import { Relay, type RelayConfig } from '../../server/relay/relay.js'
 import type { ObjectStore } from '../../server/store/object-store.js'
 import { freePort } from './s3-server.js'
@@ -27,10 +28,11 @@ export interface InProcessRelay {
   stop(): Promise<void>
 }
 
-export async function startRelay(store: ObjectStore, config: Partial<RelayConfig> = {}): Promise<InProcessRelay> {
+export async function startRelay(store: ObjectStore, config: Partial<RelayConfig> = {}, access = new AccessPolicy({ tenancy: 'single', key: null })): Promise<InProcessRelay> {
   const relay = new Relay({
     config: { ...TEST_RELAY_CONFIG, ...config },
     store,
+    access,
     instanceId: `t${Math.random().toString(36).slice(2, 8)}`,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   })

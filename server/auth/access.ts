@@ -1,0 +1,164 @@
+/**
+ * Who may open what, decided here and nowhere else: the token a request carries becomes a
+ * principal, and a principal plus a document name becomes a storage scope and a role — or a
+ * refusal with a stable code. The WebSocket endpoint and every HTTP endpoint call this module.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto'
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+import { z } from 'zod'
+import { checkDocName } from '../../shared/doc-name.js'
+import { ErrorCode, YrelayError } from '../../shared/errors.js'
+import type { DocRef } from '../docs/layout.js'
+
+export type Role = 'owner' | 'editor' | 'viewer'
+export type Tenancy = 'single' | 'multi'
+
+export interface Principal {
+  /** The user, or null when the relay runs without authentication. */
+  sub: string | null
+  teams: Map<string, Role>
+  spaces: Map<string, Role>
+  /** Role on every document of a single-tenant relay. */
+  role: Role
+  /** Milliseconds since the epoch; the connection is closed with 4401 then. */
+  expiresAt: number | null
+}
+
+export interface Access {
+  ref: DocRef
+  role: Role
+  canWrite: boolean
+}
+
+export const MAX_TOKEN_LENGTH = 8192
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+const role = z.enum(['owner', 'editor', 'viewer'])
+const membership = z.array(z.object({ id: z.string().regex(SEGMENT), role })).max(1000)
+
+/** The claims yrelay reads (README, "Tokens and claims"); other claims are ignored. */
+export const claimsSchema = z.object({
+  sub: z.string().regex(SEGMENT, 'sub must be 1-128 letters, digits, ".", "_" or "-", not starting with "."'),
+  teams: membership.optional(),
+  spaces: membership.optional(),
+  role: role.optional(),
+})
+
+export type AuthKey =
+  | { kind: 'secret'; secret: string }
+  | { kind: 'public-key'; pem: string }
+  | { kind: 'jwks'; url: string }
+
+export interface AccessOptions {
+  tenancy: Tenancy
+  /** null: no authentication (local development). */
+  key: AuthKey | null
+  issuer?: string
+  audience?: string
+}
+
+function unauthorized(message: string, cause?: unknown): YrelayError {
+  return new YrelayError(ErrorCode.UNAUTHORIZED, message, { cause })
+}
+
+function forbidden(message: string): YrelayError {
+  return new YrelayError(ErrorCode.FORBIDDEN, message)
+}
+
+const OPEN_PRINCIPAL: Principal = { sub: null, teams: new Map(), spaces: new Map(), role: 'owner', expiresAt: null }
+
+export class AccessPolicy {
+  private readonly verifyKey: Uint8Array | KeyObject | ReturnType<typeof createRemoteJWKSet> | null
+  private readonly algorithms: string[]
+
+  constructor(private readonly options: AccessOptions) {
+    const key = options.key
+    if (!key) {
+      this.verifyKey = null
+      this.algorithms = []
+    } else if (key.kind === 'secret') {
+      this.verifyKey = new TextEncoder().encode(key.secret)
+      this.algorithms = ['HS256']
+    } else if (key.kind === 'public-key') {
+      this.verifyKey = createPublicKey(key.pem)
+      this.algorithms = ['RS256', 'ES256']
+    } else {
+      // jose caches the key set and fetches it again when a token names an unknown kid.
+      this.verifyKey = createRemoteJWKSet(new URL(key.url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
+      this.algorithms = ['RS256', 'ES256']
+    }
+  }
+
+  get authenticates(): boolean {
+    return this.verifyKey !== null
+  }
+
+  /** Verifies a token; throws UNAUTHORIZED with a reason a person can act on. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!this.verifyKey) return OPEN_PRINCIPAL
+    if (!token) throw unauthorized('a token is required: pass ?token=<jwt> or an Authorization: Bearer header')
+    if (token.length > MAX_TOKEN_LENGTH) throw unauthorized(`token is longer than ${MAX_TOKEN_LENGTH} characters`)
+    let payload: JWTPayload
+    try {
+      const verified = await jwtVerify(token, this.verifyKey as Uint8Array, {
+        algorithms: this.algorithms,
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        requiredClaims: ['exp'],
+      })
+      payload = verified.payload
+    } catch (err) {
+      throw unauthorized(describeJoseError(err), err)
+    }
+    const claims = claimsSchema.safeParse(payload)
+    if (!claims.success) {
+      const issue = claims.error.issues[0]!
+      throw unauthorized(`token claims are invalid: ${issue.path.join('.') || 'claims'}: ${issue.message}`)
+    }
+    const c = claims.data
+    return {
+      sub: c.sub,
+      teams: new Map((c.teams ?? []).map((m) => [m.id, m.role])),
+      spaces: new Map((c.spaces ?? []).map((m) => [m.id, m.role])),
+      role: c.role ?? 'editor',
+      expiresAt: (payload.exp as number) * 1000,
+    }
+  }
+
+  /** Maps a document name to its storage scope and the principal's role there. */
+  authorize(principal: Principal, name: string): Access {
+    const check = checkDocName(name)
+    if (!check.ok) throw new YrelayError(ErrorCode.BAD_DOC_NAME, `bad document name: ${check.reason}`)
+    if (this.options.tenancy === 'single') return grant({ scope: '', path: name }, principal.role)
+    const [kind, id, ...rest] = name.split('/')
+    if ((kind !== 'users' && kind !== 'teams' && kind !== 'spaces') || !id || rest.length === 0) {
+      throw new YrelayError(
+        ErrorCode.BAD_DOC_NAME,
+        'bad document name: on this relay documents live under users/<id>/, teams/<id>/ or spaces/<id>/ (e.g. teams/t7/spaces/roadmap)',
+      )
+    }
+    const ref = { scope: `${kind}/${id}/`, path: rest.join('/') }
+    if (!this.verifyKey) return grant(ref, 'owner')
+    const r = kind === 'users' ? (principal.sub === id ? 'owner' : undefined) : (kind === 'teams' ? principal.teams : principal.spaces).get(id)
+    if (!r) throw forbidden(`your token grants no access to ${kind}/${id}/`)
+    return grant(ref, r)
+  }
+}
+
+function grant(ref: DocRef, role: Role): Access {
+  return { ref, role, canWrite: role !== 'viewer' }
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token expired: fetch a fresh one'
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf') return 'token is not valid yet (nbf is in the future)'
+    if (err.claim === 'exp') return 'token has no expiry (exp is required)'
+    return `token claim ${err.claim} is not accepted: ${err.reason}`
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm is not accepted by this relay'
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature does not verify'
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token is signed with a key this relay does not know'
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'token is not a valid JWT'
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JOSEError) return `token could not be verified: ${(err as Error).message}`
+  return 'token is not a valid JWT'
+}
