@@ -1,8 +1,12 @@
 /**
- * `yrelay <command>`. Flags mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
+ * `yrelay <command>`. Flags of `serve` mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
  *   serve    run the relay (default)
+ *   token    mint a token from AUTH_JWT_SECRET
  */
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
 import { createAccess } from './auth/create-access.js'
+import { mintToken } from './auth/mint-token.js'
 import { ConfigError, configSchema, loadConfig } from './config.js'
 import { randomInstanceId } from './docs/seq.js'
 import { createLogger } from './logger.js'
@@ -10,7 +14,61 @@ import { Relay } from './relay/relay.js'
 import { createStore } from './store/create-store.js'
 
 const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-dir ./data] [--<variable> value ...]
-Every environment variable in the README's configuration table is also a flag.`
+       yrelay token --sub <user> [--team <id>:<role>]... [--space <id>:<role>]... [--role <role>] [--expires-in <seconds>]
+Every environment variable in the README's configuration table is also a flag of serve;
+token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured).`
+
+const membershipFlag = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}:(owner|editor|viewer)$/, 'must be <id>:<owner|editor|viewer>')
+  .transform((v) => {
+    const [id, role] = v.split(':') as [string, 'owner' | 'editor' | 'viewer']
+    return { id, role }
+  })
+
+async function token(args: string[]): Promise<void> {
+  let values: Record<string, unknown>
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        sub: { type: 'string' },
+        team: { type: 'string', multiple: true },
+        space: { type: 'string', multiple: true },
+        role: { type: 'string' },
+        'expires-in': { type: 'string', default: '3600' },
+      },
+      strict: true,
+    }).values
+  } catch (err) {
+    throw new ConfigError([(err as Error).message, USAGE])
+  }
+  const parsed = z
+    .object({
+      sub: z.string({ message: 'required (the user id)' }).min(1),
+      team: z.array(membershipFlag).default([]),
+      space: z.array(membershipFlag).default([]),
+      role: z.enum(['owner', 'editor', 'viewer']).optional(),
+      'expires-in': z.coerce.number().int().positive().max(366 * 24 * 3600),
+    })
+    .safeParse(values)
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`))
+  const secret = process.env.AUTH_JWT_SECRET
+  if (!secret || secret.length < 32) throw new ConfigError(['AUTH_JWT_SECRET: set it (32+ characters) to the secret the relay verifies with'])
+  const t = parsed.data
+  process.stdout.write(
+    `${await mintToken({
+      secret,
+      sub: t.sub,
+      teams: t.team,
+      spaces: t.space,
+      role: t.role,
+      expiresInSeconds: t['expires-in'],
+      issuer: process.env.AUTH_ISSUER,
+      audience: process.env.AUTH_AUDIENCE,
+    })}\n`,
+  )
+}
 
 function flagsToEnv(args: string[]): { command: string; env: Record<string, string> } {
   const env: Record<string, string> = {}
@@ -77,6 +135,10 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'token') {
+    await token(process.argv.slice(3))
+    return
+  }
   const { command, env } = flagsToEnv(process.argv.slice(2))
   if (command !== 'serve') throw new ConfigError([`unknown command "${command}"`, USAGE])
   await serve({ ...process.env, ...env })

@@ -257,6 +257,24 @@ describe('roles and expiry on live connections', () => {
     ws.close()
   })
 
+  it('accepts a token minted by `yrelay token` from an unmodified y-websocket client', async () => {
+    const { execFile } = await import('node:child_process')
+    const { promisify } = await import('node:util')
+    const { ROOT } = await import('./support/relay.js')
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'server/cli.ts', 'token', '--sub', 'ada', '--team', 't7:viewer', '--space', 's1:editor', '--expires-in', '600'],
+      { cwd: ROOT, env: { PATH: process.env.PATH, AUTH_JWT_SECRET: SECRET } },
+    )
+    const r = await relayWith({ tenancy: 'multi', key: { kind: 'secret', secret: SECRET } })
+    const token = stdout.trim()
+    const own = cleanup.client(r.url, 'users/ada/profile', { params: { token } })
+    const space = cleanup.client(r.url, 'spaces/s1/notes', { params: { token } })
+    await Promise.all([synced(own), synced(space)])
+    expect(await outcome(`${r.url}/teams/t7/x?token=${token}`)).toBe('open')
+    expect(await outcome(`${r.url}/teams/t8/x?token=${token}`)).toBe(4403)
+  })
+
   it('closes a connection with 4401 when its token expires', async () => {
     const r = await relayWith({ tenancy: 'single', key: { kind: 'secret', secret: SECRET } })
     const ws = new WebSocket(`${r.url}/notes/exp?token=${await hs256(valid({ exp: now() + 2 }))}`)

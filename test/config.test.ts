@@ -35,6 +35,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ S3_BUCKET: 'yrelay', S3_ACCESS_KEY_ID: 'k' })).toThrow(/set both or neither/)
   })
 
+  it('needs no token on loopback without a key, and requires one everywhere else', () => {
+    expect(loadConfig({}).AUTH_MODE).toBe('none')
+    expect(loadConfig({ AUTH_JWT_SECRET: 'x'.repeat(32) }).AUTH_MODE).toBe('jwt')
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/AUTH_JWT_SECRET: tokens are required/)
+    expect(() => loadConfig({ HOST: '0.0.0.0', AUTH_MODE: 'none' })).toThrow(/AUTH_MODE: none on HOST=0\.0\.0\.0/)
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_MODE: 'none', AUTH_ALLOW_NONE: 'true' }).AUTH_MODE).toBe('none')
+    expect(() => loadConfig({ AUTH_MODE: 'jwt' })).toThrow(/no key is set/)
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET: must be at least 32/)
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'x'.repeat(32), AUTH_JWKS_URL: 'https://example.com/jwks.json' })).toThrow(/set only one way/)
+    expect(() => loadConfig({ AUTH_PUBLIC_KEY: 'ssh-rsa AAAA' })).toThrow(/AUTH_PUBLIC_KEY: must be a PEM public key/)
+    expect(() => loadConfig({ TENANCY: 'many' })).toThrow(/TENANCY/)
+  })
+
   it('the CLI exits 2 with one line per problem and no stack trace', async () => {
     const err = (await run(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', '--port', 'x', '--flush-ms', '0'], {
       cwd: ROOT,
