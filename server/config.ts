@@ -32,6 +32,8 @@ export const configSchema = z.object({
   AUTH_JWKS_URL: z.url().optional().describe('JWKS URL for RS256/ES256 tokens (cached, refetched on an unknown kid)'),
   AUTH_ISSUER: z.string().min(1).optional().describe('required iss of tokens'),
   AUTH_AUDIENCE: z.string().min(1).optional().describe('required aud of tokens'),
+  AUTH_MEMBERSHIP_URL: z.url().optional().describe('app backend asked GET <url>?sub=<user> for {teams, spaces}; fails closed'),
+  AUTH_MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).default(30_000).describe('how long a membership answer is reused'),
   FLUSH_MS: positiveInt.default(1000).describe('longest time an accepted update waits before it is written'),
   FLUSH_BYTES: positiveInt.default(1024 * 1024).describe('pending bytes per document that trigger an early flush'),
   MAX_MESSAGE_BYTES: positiveInt.default(10 * 1024 * 1024).describe('largest WebSocket message; larger ones close with 4413'),

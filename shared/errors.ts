@@ -15,6 +15,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'rate_limited',
   QUOTA_EXCEEDED: 'quota_exceeded',
   DRAINING: 'relay_draining',
+  MEMBERSHIP_UNAVAILABLE: 'membership_unavailable',
   STORAGE_UNAVAILABLE: 'storage_unavailable',
   STORE_BAD_KEY: 'store_bad_key',
   STORE_KEY_CONFLICT: 'store_key_conflict',
@@ -37,6 +38,8 @@ export const CloseCode = {
   PROTOCOL_UNSUPPORTED: 4426,
   RATE_LIMITED: 4429,
   STORAGE_UNAVAILABLE: 4503,
+  /** A service the relay depends on (the app's membership endpoint) did not answer. */
+  DEPENDENCY_UNAVAILABLE: 4503,
   DRAINING: 4503,
 } as const
 
@@ -54,6 +57,7 @@ const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
   [ErrorCode.RATE_LIMITED]: CloseCode.RATE_LIMITED,
   [ErrorCode.QUOTA_EXCEEDED]: CloseCode.RATE_LIMITED,
   [ErrorCode.DRAINING]: CloseCode.DRAINING,
+  [ErrorCode.MEMBERSHIP_UNAVAILABLE]: CloseCode.DEPENDENCY_UNAVAILABLE,
 }
 
 /** The WebSocket close code for an error code; anything unexpected is a transient relay condition. */

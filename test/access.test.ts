@@ -210,6 +210,48 @@ describe('access: hostile and valid cases', () => {
   })
 })
 
+describe('membership callback', () => {
+  it('asks the backend, caches briefly, and fails closed when it is down or answers garbage', async () => {
+    let answer: { status: number; body: string } = { status: 200, body: JSON.stringify({ teams: [{ id: 't1', role: 'editor' }] }) }
+    const asked: string[] = []
+    const backend = createServer((req, res) => {
+      asked.push(`${req.url} ${req.headers.authorization ? 'with token' : 'without token'}`)
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body)
+    })
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r))
+    cleanup.defer(() => new Promise<void>((r) => backend.close(() => r())))
+    const port = (backend.address() as { port: number }).port
+    const r = await relayWith({
+      tenancy: 'multi',
+      key: { kind: 'secret', secret: SECRET },
+      membershipUrl: `http://127.0.0.1:${port}/memberships`,
+      membershipCacheMs: 200,
+    })
+    // The token claims team t2; the backend, which is the authority, says t1.
+    const token = await hs256(valid({ teams: [{ id: 't2', role: 'owner' }] }))
+    const open = (doc: string) => outcome(`${r.url}/${doc}?token=${token}`)
+    const cases: [string, () => void, string, number | 'open'][] = [
+      ['backend grants t1', () => {}, 'teams/t1/doc', 'open'],
+      ['token’s own claim t2 is not used', () => {}, 'teams/t2/doc', 4403],
+      ['backend answers 500', () => (answer = { status: 500, body: '{}' }), 'teams/t1/doc', 4503],
+      ['backend answers garbage', () => (answer = { status: 200, body: '<html>' }), 'teams/t1/doc', 4503],
+      ['backend answers the wrong shape', () => (answer = { status: 200, body: JSON.stringify({ teams: 'all' }) }), 'teams/t1/doc', 4503],
+      ['backend revokes t1', () => (answer = { status: 200, body: JSON.stringify({ teams: [] }) }), 'teams/t1/doc', 4403],
+      ['user scope still works', () => {}, 'users/u1/doc', 'open'],
+    ]
+    for (const [name, arrange, doc, expected] of cases) {
+      arrange()
+      await sleep(250)
+      expect(await open(doc), name).toBe(expected)
+    }
+    expect(asked[0]).toBe('/memberships?sub=u1 with token')
+    backend.close()
+    backend.closeAllConnections()
+    await sleep(250)
+    expect(await open('teams/t1/doc'), 'backend down').toBe(4503)
+  })
+})
+
 describe('roles and expiry on live connections', () => {
   it('a team’s editors converge; a viewer sees edits live but cannot change the document; a stranger cannot connect', async () => {
     const r = await relayWith({ tenancy: 'multi', key: { kind: 'secret', secret: SECRET } })

@@ -54,7 +54,16 @@ export interface AccessOptions {
   key: AuthKey | null
   issuer?: string
   audience?: string
+  /** The app backend's membership endpoint; its answer replaces the token's teams and spaces. */
+  membershipUrl?: string
+  membershipCacheMs?: number
 }
+
+/** What the membership endpoint answers for `GET <url>?sub=<user>`. */
+export const membershipAnswerSchema = z.object({ teams: membership.default([]), spaces: membership.default([]) })
+
+const MEMBERSHIP_TIMEOUT_MS = 3000
+const MEMBERSHIP_CACHE_ENTRIES = 10_000
 
 function unauthorized(message: string, cause?: unknown): YrelayError {
   return new YrelayError(ErrorCode.UNAUTHORIZED, message, { cause })
@@ -69,6 +78,7 @@ const OPEN_PRINCIPAL: Principal = { sub: null, teams: new Map(), spaces: new Map
 export class AccessPolicy {
   private readonly verifyKey: Uint8Array | KeyObject | ReturnType<typeof createRemoteJWKSet> | null
   private readonly algorithms: string[]
+  private readonly memberships = new Map<string, { at: number; teams: Map<string, Role>; spaces: Map<string, Role> }>()
 
   constructor(private readonly options: AccessOptions) {
     const key = options.key
@@ -115,13 +125,44 @@ export class AccessPolicy {
       throw unauthorized(`token claims are invalid: ${issue.path.join('.') || 'claims'}: ${issue.message}`)
     }
     const c = claims.data
-    return {
-      sub: c.sub,
-      teams: new Map((c.teams ?? []).map((m) => [m.id, m.role])),
-      spaces: new Map((c.spaces ?? []).map((m) => [m.id, m.role])),
-      role: c.role ?? 'editor',
-      expiresAt: (payload.exp as number) * 1000,
+    const fromToken = {
+      teams: new Map((c.teams ?? []).map((m) => [m.id, m.role] as const)),
+      spaces: new Map((c.spaces ?? []).map((m) => [m.id, m.role] as const)),
     }
+    const { teams, spaces } = this.options.membershipUrl ? await this.membershipsOf(c.sub, token) : fromToken
+    return { sub: c.sub, teams, spaces, role: c.role ?? 'editor', expiresAt: (payload.exp as number) * 1000 }
+  }
+
+  /**
+   * Asks the app backend which teams and spaces the user belongs to (cached briefly). Fails
+   * closed: an unreachable backend or an answer that is not the documented JSON refuses.
+   */
+  private async membershipsOf(sub: string, token: string): Promise<{ teams: Map<string, Role>; spaces: Map<string, Role> }> {
+    const cached = this.memberships.get(sub)
+    if (cached && Date.now() - cached.at < (this.options.membershipCacheMs ?? 30_000)) return cached
+    const url = new URL(this.options.membershipUrl!)
+    url.searchParams.set('sub', sub)
+    const unavailable = (why: string, cause?: unknown) =>
+      new YrelayError(ErrorCode.MEMBERSHIP_UNAVAILABLE, `memberships could not be checked (${why}); retry shortly`, { cause })
+    let body: unknown
+    try {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(MEMBERSHIP_TIMEOUT_MS) })
+      if (!res.ok) throw unavailable(`membership endpoint answered ${res.status}`)
+      body = await res.json()
+    } catch (err) {
+      if (err instanceof YrelayError) throw err
+      throw unavailable('membership endpoint unreachable or not JSON', err)
+    }
+    const answer = membershipAnswerSchema.safeParse(body)
+    if (!answer.success) throw unavailable('membership endpoint answered an unexpected shape')
+    const entry = {
+      at: Date.now(),
+      teams: new Map(answer.data.teams.map((m) => [m.id, m.role] as const)),
+      spaces: new Map(answer.data.spaces.map((m) => [m.id, m.role] as const)),
+    }
+    if (this.memberships.size >= MEMBERSHIP_CACHE_ENTRIES) this.memberships.delete(this.memberships.keys().next().value!)
+    this.memberships.set(sub, entry)
+    return entry
   }
 
   /** Maps a document name to its storage scope and the principal's role there. */

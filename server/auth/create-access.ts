@@ -9,5 +9,12 @@ export function createAccess(config: Config): AccessPolicy {
     else if (config.AUTH_PUBLIC_KEY) key = { kind: 'public-key', pem: config.AUTH_PUBLIC_KEY }
     else if (config.AUTH_JWKS_URL) key = { kind: 'jwks', url: config.AUTH_JWKS_URL }
   }
-  return new AccessPolicy({ tenancy: config.TENANCY, key, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE })
+  return new AccessPolicy({
+    tenancy: config.TENANCY,
+    key,
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    membershipUrl: config.AUTH_MEMBERSHIP_URL,
+    membershipCacheMs: config.AUTH_MEMBERSHIP_CACHE_MS,
+  })
 }
