@@ -328,3 +328,25 @@ describe('roles and expiry on live connections', () => {
     expect(at - openedAt).toBeGreaterThan(500)
   })
 })
+
+describe('logs', () => {
+  it('never contain a token or the secret, whatever the outcome', async () => {
+    const { spawnRelay } = await import('./support/relay.js')
+    const relay = await spawnRelay({ DATA_DIR: await tempDir(), AUTH_JWT_SECRET: SECRET, TENANCY: 'multi', LOG_LEVEL: 'trace' })
+    cleanup.defer(() => relay.stop('SIGKILL'))
+    const good = await hs256(valid())
+    const expired = await hs256(valid({ exp: now() - 5 }))
+    const forged = await hs256(valid(), OTHER_SECRET)
+    expect(await outcome(`${relay.url}/users/u1/doc?token=${good}`)).toBe('open')
+    expect(await outcome(`${relay.url}/users/u2/doc?token=${good}`)).toBe(4403)
+    expect(await outcome(`${relay.url}/users/u1/doc?token=${expired}`)).toBe(4401)
+    expect(await outcome(`${relay.url}/users/u1/doc`, { headers: { authorization: `Bearer ${forged}` } })).toBe(4401)
+    await fetch(`http://127.0.0.1:${relay.port}/nope?token=${good}`)
+    expect(await relay.stop('SIGTERM')).toBe(0)
+    const out = relay.output()
+    expect(out).toMatch(/connection refused/)
+    for (const secret of [SECRET, good, expired, forged, ...[good, expired, forged].map((t) => t.split('.')[2]!)]) {
+      expect(out).not.toContain(secret)
+    }
+  })
+})
