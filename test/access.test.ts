@@ -103,6 +103,10 @@ const singleTenantCases: Case[] = [
   { name: 'sub with a path', token: () => hs256(valid({ sub: '../u2' })), expect: 4401 },
   { name: 'sub not a string', token: () => hs256(valid({ sub: 42 })), expect: 4401 },
   { name: 'unknown role', token: () => hs256(valid({ role: 'admin' })), expect: 4401 },
+  { name: 'limits for a scope', token: () => hs256(valid({ limits: { '': { storedBytes: 1e9, documents: 100 } } })), expect: 'open' },
+  { name: 'limits keyed by a path, not a scope', token: () => hs256(valid({ limits: { '../x/': { documents: 1 } } })), expect: 4401 },
+  { name: 'limits with a negative value', token: () => hs256(valid({ limits: { '': { storedBytes: -1 } } })), expect: 4401 },
+  { name: 'limits with an unknown field', token: () => hs256(valid({ limits: { '': { everything: 1 } } })), expect: 4401 },
   { name: 'RS256 token on an HS256 relay', token: () => rs256(valid()), expect: 4401 },
   { name: 'oversized token', token: async () => 'x'.repeat(9000), expect: 4401 },
   { name: 'tampered payload', token: async () => swapPayload(await hs256(valid({ role: 'viewer' })), valid({ role: 'owner' })), expect: 4401 },
@@ -348,5 +352,19 @@ describe('logs', () => {
     for (const secret of [SECRET, good, expired, forged, ...[good, expired, forged].map((t) => t.split('.')[2]!)]) {
       expect(out).not.toContain(secret)
     }
+  })
+})
+
+describe('principal', () => {
+  it('carries the token’s memberships, role, expiry and per-scope limits', async () => {
+    const policy = new AccessPolicy({ tenancy: 'multi', key: { kind: 'secret', secret: SECRET } })
+    const exp = now() + 600
+    const p = await policy.authenticate(
+      await hs256({ sub: 'u1', exp, teams: [{ id: 't7', role: 'viewer' }], limits: { 'teams/t7/': { documents: 5 } } }),
+    )
+    expect(p).toMatchObject({ sub: 'u1', role: 'editor', expiresAt: exp * 1000 })
+    expect(p.teams.get('t7')).toBe('viewer')
+    expect(p.limits.get('teams/t7/')).toEqual({ documents: 5 })
+    expect(policy.authorize(p, 'teams/t7/spaces/x')).toEqual({ ref: { scope: 'teams/t7/', path: 'spaces/x' }, role: 'viewer', canWrite: false })
   })
 })

@@ -22,6 +22,8 @@ export interface Principal {
   role: Role
   /** Milliseconds since the epoch; the connection is closed with 4401 then. */
   expiresAt: number | null
+  /** Per-scope limits of the user's plan, from the token. */
+  limits: Map<string, ScopeLimits>
 }
 
 export interface Access {
@@ -35,12 +37,26 @@ const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
 const role = z.enum(['owner', 'editor', 'viewer'])
 const membership = z.array(z.object({ id: z.string().regex(SEGMENT), role })).max(1000)
 
+const count = z.number().int().nonnegative()
+/** A plan's limits for one scope, as an app backend encodes them; enforced by the quota rules. */
+export const scopeLimitsSchema = z.strictObject({
+  storedBytes: count.optional(),
+  documents: count.optional(),
+  documentBytes: count.optional(),
+  blobBytes: count.optional(),
+})
+export type ScopeLimits = z.infer<typeof scopeLimitsSchema>
+const SCOPE_KEY = /^(?:(?:users|teams|spaces)\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/|)$/
+
 /** The claims yrelay reads (README, "Tokens and claims"); other claims are ignored. */
 export const claimsSchema = z.object({
   sub: z.string().regex(SEGMENT, 'sub must be 1-128 letters, digits, ".", "_" or "-", not starting with "."'),
   teams: membership.optional(),
   spaces: membership.optional(),
   role: role.optional(),
+  limits: z
+    .record(z.string().regex(SCOPE_KEY, 'limits are keyed by scope: "users/<id>/", "teams/<id>/", "spaces/<id>/" or "" (single tenant)'), scopeLimitsSchema)
+    .optional(),
 })
 
 export type AuthKey =
@@ -73,7 +89,7 @@ function forbidden(message: string): YrelayError {
   return new YrelayError(ErrorCode.FORBIDDEN, message)
 }
 
-const OPEN_PRINCIPAL: Principal = { sub: null, teams: new Map(), spaces: new Map(), role: 'owner', expiresAt: null }
+const OPEN_PRINCIPAL: Principal = { sub: null, teams: new Map(), spaces: new Map(), role: 'owner', expiresAt: null, limits: new Map() }
 
 export class AccessPolicy {
   private readonly verifyKey: Uint8Array | KeyObject | ReturnType<typeof createRemoteJWKSet> | null
@@ -130,7 +146,8 @@ export class AccessPolicy {
       spaces: new Map((c.spaces ?? []).map((m) => [m.id, m.role] as const)),
     }
     const { teams, spaces } = this.options.membershipUrl ? await this.membershipsOf(c.sub, token) : fromToken
-    return { sub: c.sub, teams, spaces, role: c.role ?? 'editor', expiresAt: (payload.exp as number) * 1000 }
+    const limits = new Map(Object.entries(c.limits ?? {}))
+    return { sub: c.sub, teams, spaces, role: c.role ?? 'editor', expiresAt: (payload.exp as number) * 1000, limits }
   }
 
   /**
