@@ -93,6 +93,53 @@ describe('draining', () => {
   })
 })
 
+describe('logs nobody reads', () => {
+  it('keep the relay serving and stoppable when its stdout reader goes away', async () => {
+    const { spawn } = await import('node:child_process')
+    const { freePort } = await import('./support/s3-server.js')
+    const { ROOT } = await import('./support/relay.js')
+    const port = await freePort()
+    // A real pipe whose reader (head) leaves after the first byte, as a dying log collector does.
+    const sh = spawn('sh', ['-c', '(echo "pid $$" >&2; exec "$NODE" --import tsx server/cli.ts serve) | head -c 1 > /dev/null'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', NODE: process.execPath, PORT: String(port), DATA_DIR: await tempDir(), LOG_LEVEL: 'debug' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let err = ''
+    sh.stderr!.on('data', (d: Buffer) => (err += d.toString()))
+    await waitFor(() => /pid \d+/.test(err), 'relay pid')
+    const pid = Number(/pid (\d+)/.exec(err)![1])
+    cleanup.defer(() => {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    })
+    const url = `ws://127.0.0.1:${port}/v1/sync`
+    await waitFor(() => {
+      void fetch(`http://127.0.0.1:${port}/healthz`).then(() => (err += ' healthy'), () => {})
+      return err.includes('healthy')
+    }, 'relay answering')
+    const a = client(url, 'notes/unlogged')
+    const b = client(url, 'notes/unlogged')
+    await Promise.all([synced(a), synced(b)])
+    a.text.insert(0, 'still relayed')
+    await waitFor(() => b.text.toString() === 'still relayed', 'relayed with stdout gone')
+    a.destroy()
+    b.destroy()
+    process.kill(pid, 'SIGTERM')
+    await waitFor(() => {
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch {
+        return true
+      }
+    }, 'relay exited after SIGTERM', 10_000)
+  })
+})
+
 describe('bad document names', () => {
   const bad = ['..', 'notes/..', '%2e%2e', 'notes/%2e%2e/x', 'a//b', '/a', 'a/', 'a\\b', 'a%5cb', 'nul%00x', 'x'.repeat(600), 'notes/~snap', '~snap', '.hidden', 'a/b/c/d/e/f/g/h/i', 'caf%C3%A9', 'a/b%2fc', '']
   it.each(bad)('refuses %j with 4400 before any storage call', async (name) => {
