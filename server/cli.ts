@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { createAccess } from './auth/create-access.js'
+import { membershipEntrySchema } from './auth/access.js'
 import { mintToken } from './auth/mint-token.js'
 import { ConfigError, configSchema, loadConfig } from './config.js'
 import { randomInstanceId } from './docs/seq.js'
@@ -18,13 +19,11 @@ const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-di
 Every environment variable in the README's configuration table is also a flag of serve;
 token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured).`
 
+/** `--team t7:editor` → {id: 't7', role: 'editor'}, checked by the same schema as token claims. */
 const membershipFlag = z
   .string()
-  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}:(owner|editor|viewer)$/, 'must be <id>:<owner|editor|viewer>')
-  .transform((v) => {
-    const [id, role] = v.split(':') as [string, 'owner' | 'editor' | 'viewer']
-    return { id, role }
-  })
+  .transform((v) => ({ id: v.slice(0, v.lastIndexOf(':')), role: v.slice(v.lastIndexOf(':') + 1) }))
+  .pipe(membershipEntrySchema)
 
 async function token(args: string[]): Promise<void> {
   let values: Record<string, unknown>
@@ -52,7 +51,15 @@ async function token(args: string[]): Promise<void> {
       'expires-in': z.coerce.number().int().positive().max(366 * 24 * 3600),
     })
     .safeParse(values)
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`))
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const flag = String(i.path[0])
+        const format = flag === 'team' || flag === 'space' ? ` (write --${flag} <id>:<owner|editor|viewer>)` : ''
+        return `--${flag}: ${i.message}${format}`
+      }),
+    )
+  }
   const secret = process.env.AUTH_JWT_SECRET
   if (!secret || secret.length < 32) throw new ConfigError(['AUTH_JWT_SECRET: set it (32+ characters) to the secret the relay verifies with'])
   const t = parsed.data

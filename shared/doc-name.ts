@@ -9,6 +9,11 @@ export const MAX_SEGMENT_LENGTH = 128
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/
 
+/** One path segment of a name; also what ids in tokens must be, since they become key prefixes. */
+export function isValidSegment(seg: string): boolean {
+  return seg.length > 0 && seg.length <= MAX_SEGMENT_LENGTH && SEGMENT.test(seg) && !seg.startsWith('.')
+}
+
 export type DocNameCheck = { ok: true; name: string } | { ok: false; reason: string }
 
 export function checkDocName(name: string): DocNameCheck {

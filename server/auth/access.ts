@@ -6,7 +6,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
 import { z } from 'zod'
-import { checkDocName } from '../../shared/doc-name.js'
+import { checkDocName, isValidSegment } from '../../shared/doc-name.js'
 import { ErrorCode, YrelayError } from '../../shared/errors.js'
 import type { DocRef } from '../docs/layout.js'
 
@@ -33,9 +33,12 @@ export interface Access {
 }
 
 export const MAX_TOKEN_LENGTH = 8192
-const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/
+const SEGMENT_RULE = 'must be 1-128 letters, digits, ".", "_" or "-", not starting with "."'
+const segment = z.string().refine(isValidSegment, SEGMENT_RULE)
 const role = z.enum(['owner', 'editor', 'viewer'])
-const membership = z.array(z.object({ id: z.string().regex(SEGMENT), role })).max(1000)
+/** One team or space membership: `{id, role}`. */
+export const membershipEntrySchema = z.object({ id: segment, role })
+const membership = z.array(membershipEntrySchema).max(1000)
 
 const count = z.number().int().nonnegative()
 /** A plan's limits for one scope, as an app backend encodes them; enforced by the quota rules. */
@@ -46,16 +49,21 @@ export const scopeLimitsSchema = z.strictObject({
   blobBytes: count.optional(),
 })
 export type ScopeLimits = z.infer<typeof scopeLimitsSchema>
-const SCOPE_KEY = /^(?:(?:users|teams|spaces)\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/|)$/
+/** A scope prefix as tokens name it: "users/<id>/", "teams/<id>/", "spaces/<id>/", or "" (single tenant). */
+function isScopeKey(key: string): boolean {
+  if (key === '') return true
+  const parts = key.split('/')
+  return parts.length === 3 && ['users', 'teams', 'spaces'].includes(parts[0]!) && isValidSegment(parts[1]!) && parts[2] === ''
+}
 
 /** The claims yrelay reads (README, "Tokens and claims"); other claims are ignored. */
 export const claimsSchema = z.object({
-  sub: z.string().regex(SEGMENT, 'sub must be 1-128 letters, digits, ".", "_" or "-", not starting with "."'),
+  sub: segment,
   teams: membership.optional(),
   spaces: membership.optional(),
   role: role.optional(),
   limits: z
-    .record(z.string().regex(SCOPE_KEY, 'limits are keyed by scope: "users/<id>/", "teams/<id>/", "spaces/<id>/" or "" (single tenant)'), scopeLimitsSchema)
+    .record(z.string().refine(isScopeKey, 'limits are keyed by scope: "users/<id>/", "teams/<id>/", "spaces/<id>/" or "" (single tenant)'), scopeLimitsSchema)
     .optional(),
 })
 
