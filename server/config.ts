@@ -39,7 +39,7 @@ export const configSchema = z.object({
   MAX_MESSAGE_BYTES: positiveInt.default(10 * 1024 * 1024).describe('largest WebSocket message; larger ones close with 4413'),
   MAX_BUFFERED_BYTES: positiveInt
     .default(64 * 1024 * 1024)
-    .describe('bytes queued for one slow client before it is disconnected (it resyncs on reconnect)'),
+    .describe('bytes queued for one client (to a slow reader, or from it before its document loads) before it is disconnected'),
   COMPACT_LOG_COUNT: positiveInt.default(50).describe('log objects per document that trigger compaction'),
   COMPACT_LOG_BYTES: positiveInt.default(8 * 1024 * 1024).describe('log bytes per document that trigger compaction'),
   SNAPSHOT_RETENTION: positiveInt.default(2).describe('snapshots kept per document, the newest included'),

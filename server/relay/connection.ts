@@ -3,7 +3,7 @@
  * room is loaded, dispatches to the room, and turns every refusal into a close code.
  */
 import type { WebSocket } from 'ws'
-import { CloseCode, ErrorCode, isYrelayError } from '../../shared/errors.js'
+import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
 import { encodeErrorMessage, encodePermissionDenied, isEmptyUpdate, parseMessage } from '../../shared/protocol.js'
 import type { Logger } from '../logger.js'
 import type { Peer, Room } from './room.js'
@@ -30,6 +30,7 @@ export class Connection implements Peer {
   savedUpdates = 0
   readonly awarenessIds = new Set<number>()
   private queue: Uint8Array[] | null = []
+  private queuedBytes = 0
   private alive = true
   private readonly pinger: NodeJS.Timeout
   private expiry: NodeJS.Timeout | undefined
@@ -77,7 +78,7 @@ export class Connection implements Peer {
     const wait = expiresAt - Date.now()
     this.expiry = setTimeout(() => {
       if (Date.now() < expiresAt) this.closeAt(expiresAt)
-      else this.refuse(CloseCode.UNAUTHORIZED, ErrorCode.UNAUTHORIZED, 'token expired: reconnect with a fresh token')
+      else this.refuse(new YrelayError(ErrorCode.UNAUTHORIZED, 'token expired: reconnect with a fresh token'))
     }, Math.min(Math.max(0, wait), MAX_TIMER_MS))
     this.expiry.unref()
   }
@@ -94,13 +95,14 @@ export class Connection implements Peer {
 
   private onFrame(data: Buffer, isBinary: boolean): void {
     if (!isBinary) {
-      this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, 'text frames are not part of the protocol; send binary frames')
+      this.refuse(new YrelayError(ErrorCode.BAD_MESSAGE, 'text frames are not part of the protocol; send binary frames'))
       return
     }
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     if (this.queue) {
-      if (this.queue.length >= MAX_QUEUED_FRAMES) {
-        this.refuse(CloseCode.RATE_LIMITED, ErrorCode.RATE_LIMITED, 'too many messages before the document loaded')
+      this.queuedBytes += frame.byteLength
+      if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.maxBufferedBytes) {
+        this.refuse(new YrelayError(ErrorCode.RATE_LIMITED, 'too many messages before the document loaded; wait for sync'))
         return
       }
       this.queue.push(frame)
@@ -132,14 +134,10 @@ export class Connection implements Peer {
       }
       return true
     } catch (err) {
-      if (isYrelayError(err, ErrorCode.BAD_MESSAGE)) {
-        this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, err.message)
-      } else if (isYrelayError(err)) {
-        this.logger.error({ conn: this.id, doc: this.room.name, err }, 'refused message')
-        this.refuse(CloseCode.STORAGE_UNAVAILABLE, err.code, err.message)
-      } else {
-        this.refuse(CloseCode.BAD_MESSAGE, ErrorCode.BAD_MESSAGE, `malformed message: ${(err as Error).message}`)
-      }
+      // parseMessage throws plain errors for malformed frames; the room throws typed ones.
+      const error = isYrelayError(err) ? err : new YrelayError(ErrorCode.BAD_MESSAGE, `malformed message: ${(err as Error).message}`)
+      if (error.code !== ErrorCode.BAD_MESSAGE) this.logger.error({ conn: this.id, doc: this.room.name, err }, 'refused message')
+      this.refuse(error)
       return false
     }
   }
@@ -151,11 +149,9 @@ export class Connection implements Peer {
     if (this.ext) this.send(encodeErrorMessage(ErrorCode.FORBIDDEN, message))
   }
 
-  /** Tells an opted-in client why (error extension), then closes with the matching code. */
-  refuse(closeCode: number, code: string, message: string): void {
-    this.logger.info({ conn: this.id, doc: this.room.name, code, closeCode, reason: message }, 'connection refused')
-    if (this.ext) this.send(encodeErrorMessage(code, message))
-    this.close(closeCode, message)
+  private refuse(error: YrelayError): void {
+    this.queue = null
+    refuseSocket(this.ws, this.ext, error, this.logger.child({ conn: this.id, doc: this.room.name }))
   }
 
   send(frame: Uint8Array): void {
@@ -172,8 +168,7 @@ export class Connection implements Peer {
 
   close(code: number, reason: string): void {
     this.queue = null
-    // Close reasons are limited to 123 bytes by the WebSocket protocol.
-    this.ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+    this.ws.close(code, closeReason(reason))
   }
 
   private onClose(): void {
@@ -182,4 +177,20 @@ export class Connection implements Peer {
     this.queue = null
     this.room.leave(this)
   }
+}
+
+/** Close reasons are limited to 123 bytes by the WebSocket protocol. */
+function closeReason(message: string): string {
+  return Buffer.from(message).subarray(0, 123).toString()
+}
+
+/**
+ * Every refusal, before or after a connection joined a room: logged with its code, told to an
+ * opted-in client (error extension), then the close code that `shared/errors.ts` maps it to.
+ */
+export function refuseSocket(ws: WebSocket, ext: boolean, error: YrelayError, logger: Logger): void {
+  const closeCode = closeCodeFor(error.code)
+  logger.info({ code: error.code, closeCode, reason: error.message }, 'connection refused')
+  if (ext && ws.readyState === ws.OPEN) ws.send(encodeErrorMessage(error.code, error.message))
+  ws.close(closeCode, closeReason(error.message))
 }

@@ -7,13 +7,13 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
-import { PROTOCOL_VERSION, SYNC_PATH_PREFIX, encodeErrorMessage } from '../../shared/protocol.js'
+import { PROTOCOL_VERSION, SYNC_PATH_PREFIX } from '../../shared/protocol.js'
 import type { Access, AccessPolicy, Principal } from '../auth/access.js'
 import type { Config } from '../config.js'
 import { DocStore } from '../docs/doc-store.js'
 import type { Logger } from '../logger.js'
 import type { ObjectStore } from '../store/object-store.js'
-import { Connection } from './connection.js'
+import { Connection, refuseSocket } from './connection.js'
 import { handleHttp } from './http-api.js'
 import { LimitedWebSocket } from './limited-websocket.js'
 import { Rooms } from './rooms.js'
@@ -128,16 +128,11 @@ export class Relay {
   }
 
   private onConnection(ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
-    if (!admission.ok) {
-      const { code, message } = admission.error
-      const closeCode = closeCodeFor(code)
-      this.options.logger.info({ doc: name.slice(0, 600), code, closeCode, reason: message }, 'connection refused')
-      if (ext) ws.send(encodeErrorMessage(code, message))
-      ws.close(closeCode, Buffer.from(message).subarray(0, 123).toString())
-      return
+    if (this.draining && admission.ok) {
+      admission = { ok: false, error: new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance') }
     }
-    if (this.draining) {
-      ws.close(closeCodeFor(ErrorCode.DRAINING), 'relay is shutting down; reconnect to another instance')
+    if (!admission.ok) {
+      refuseSocket(ws, ext, admission.error, this.options.logger.child({ doc: name.slice(0, 600) }))
       return
     }
     const { access, principal } = admission
