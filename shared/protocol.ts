@@ -90,6 +90,14 @@ export function encodeSyncStep2(update: Uint8Array): Uint8Array {
   })
 }
 
+export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+  return frame((e) => {
+    encoding.writeVarUint(e, MessageType.SYNC)
+    encoding.writeVarUint(e, SyncType.UPDATE)
+    encoding.writeVarUint8Array(e, update)
+  })
+}
+
 /**
  * A received sync step 2 frame becomes an update frame for the other peers by changing its
  * second byte: both types are single-byte varuints, so the rest of the frame is reused as is.

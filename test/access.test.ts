@@ -8,6 +8,7 @@ import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import { AccessPolicy, type AccessOptions } from '../server/auth/access.js'
+import { encodeSyncStep2, encodeSyncUpdate } from '../shared/protocol.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { DirectoryStore } from '../server/store/directory-store.js'
 import { testCleanup } from './support/cleanup.js'
@@ -295,7 +296,8 @@ describe('roles and expiry on live connections', () => {
     const change = new Y.Doc()
     change.getText('t').insert(0, 'nope')
     const update = Y.encodeStateAsUpdate(change)
-    for (const syncType of [1, 2]) ws.send(Buffer.concat([Buffer.from([0, syncType, update.length]), update]))
+    ws.send(encodeSyncStep2(update))
+    ws.send(encodeSyncUpdate(update))
     await waitFor(() => got.filter((t) => t === 2).length === 2 && got.filter((t) => t === 100).length === 2, 'permission denied and error, twice')
     await sleep(300)
     expect(watcher.text.toString()).toBe('')

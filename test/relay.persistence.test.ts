@@ -3,12 +3,11 @@ import { describe, expect, it } from 'vitest'
 import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import * as encoding from 'lib0/encoding'
 import { DocStore } from '../server/docs/doc-store.js'
 import { docPrefix } from '../server/docs/layout.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { listAll, type ListOptions, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
-import { parseExtensionMessage } from '../shared/protocol.js'
+import { encodeSyncUpdate, parseExtensionMessage } from '../shared/protocol.js'
 import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay } from './support/relay.js'
 import { STORE_KINDS, freshStore } from './support/stores.js'
@@ -29,13 +28,6 @@ async function countObjects(store: ObjectStore, name: string, dir: string): Prom
   return n
 }
 
-function updateFrame(update: Uint8Array): Uint8Array {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, 0)
-  encoding.writeVarUint(enc, 2)
-  encoding.writeVarUint8Array(enc, update)
-  return encoding.toUint8Array(enc)
-}
 
 /** Delays every put so a flush is still in flight when the test acts. */
 class SlowPutStore extends InstrumentedStore {
@@ -92,7 +84,7 @@ describe.each(STORE_KINDS)('relay persistence on %s', (kind) => {
     })
     await new Promise((r) => ws.once('open', r))
     const doc = new Y.Doc()
-    doc.on('update', (u: Uint8Array) => ws.send(updateFrame(u)))
+    doc.on('update', (u: Uint8Array) => ws.send(encodeSyncUpdate(u)))
     for (let i = 0; i < 10; i++) doc.getText('t').insert(i, 'x')
     await sleep(100)
     expect(saved).toEqual([])
@@ -148,6 +140,21 @@ describe('a client that leaves while its room is loading', () => {
     ws.terminate()
     await sleep(500)
     await waitFor(() => relay.rooms.size === 0, 'room unloaded after its load finished')
+  })
+})
+
+describe('a client that floods its room before it loads', () => {
+  it('is closed with 4429 once MAX_BUFFERED_BYTES is queued, instead of the relay holding it all', async () => {
+    const store = new SlowListStore(await freshStore('directory'), 1000)
+    const { url, stop } = await startRelay(store, { MAX_BUFFERED_BYTES: 64 * 1024 })
+    cleanup.defer(stop)
+    const ws = new WebSocket(`${url}/notes/flooded`)
+    await new Promise((r) => ws.once('open', r))
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)))
+    const doc = new Y.Doc()
+    doc.on('update', (u: Uint8Array) => ws.send(encodeSyncUpdate(u)))
+    for (let i = 0; i < 10; i++) doc.getText('t').insert(0, 'x'.repeat(16 * 1024))
+    expect(await closed).toBe(4429)
   })
 })
 

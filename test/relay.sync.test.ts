@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
+import { encodeSyncUpdate } from '../shared/protocol.js'
 import { contentOf, sleep, synced, waitFor } from './support/clients.js'
 import { startRelay, type InProcessRelay } from './support/relay.js'
 import { freshStore } from './support/stores.js'
@@ -139,8 +140,7 @@ describe('standard protocol surface', () => {
       const doc = new Y.Doc()
       doc.getText('t').insert(0, 'hi')
       const update = Y.encodeStateAsUpdate(doc)
-      const frame = new Uint8Array([0, 2, ...encodeVarUint(update.length), ...update])
-      ws.send(frame)
+      ws.send(encodeSyncUpdate(update))
       await sleep(700)
       ws.close()
       return seen
@@ -149,16 +149,6 @@ describe('standard protocol surface', () => {
     expect(await types('?ext=1')).toContain(100)
   })
 })
-
-function encodeVarUint(n: number): number[] {
-  const out: number[] = []
-  while (n > 0x7f) {
-    out.push(0x80 | (n & 0x7f))
-    n >>>= 7
-  }
-  out.push(n)
-  return out
-}
 
 describe('slow clients', () => {
   it('disconnects a client that stops reading instead of buffering for it without bound', async () => {
