@@ -52,8 +52,9 @@ export class Rooms {
 
   /** Flushes every room; resolves with the rooms whose writes failed. */
   async flushAll(): Promise<{ room: Room; err: unknown }[]> {
-    const results = await Promise.allSettled(this.all().map((r) => r.flushNow()))
+    // Rooms unload while they flush: pair each result with the room it came from.
     const rooms = this.all()
+    const results = await Promise.allSettled(rooms.map((r) => r.flushNow()))
     return results.flatMap((r, i) => (r.status === 'rejected' ? [{ room: rooms[i]!, err: r.reason as unknown }] : []))
   }
 
