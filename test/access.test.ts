@@ -12,6 +12,7 @@ import { encodeSyncStep2, encodeSyncUpdate } from '../shared/protocol.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { DirectoryStore } from '../server/store/directory-store.js'
 import { testCleanup } from './support/cleanup.js'
+import { rawUpgradeAndClose } from './support/raw-upgrade.js'
 import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay, type InProcessRelay } from './support/relay.js'
 import { tempDir } from './support/stores.js'
@@ -186,7 +187,6 @@ async function runCases(options: () => AccessOptions, cases: Case[], defaultDoc:
 }
 
 async function rawOutcome(port: number, path: string): Promise<number | 'open'> {
-  const { rawUpgradeAndClose } = await import('./support/raw-upgrade.js')
   return (await rawUpgradeAndClose(port, path)).closeCode ?? 'open'
 }
 
