@@ -36,7 +36,8 @@ export const CloseCode = {
   DOC_DELETED: 4404,
   MESSAGE_TOO_LARGE: 4413,
   PROTOCOL_UNSUPPORTED: 4426,
-  RATE_LIMITED: 4429,
+  /** 45xx: the client backs off and reconnects (DESIGN.md says 4429; issue 4 moved it so clients retry). */
+  RATE_LIMITED: 4529,
   STORAGE_UNAVAILABLE: 4503,
   /** A service the relay depends on (the app's membership endpoint) did not answer. */
   DEPENDENCY_UNAVAILABLE: 4503,
@@ -55,7 +56,6 @@ const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
   [ErrorCode.DOC_DELETED]: CloseCode.DOC_DELETED,
   [ErrorCode.PROTOCOL_UNSUPPORTED]: CloseCode.PROTOCOL_UNSUPPORTED,
   [ErrorCode.RATE_LIMITED]: CloseCode.RATE_LIMITED,
-  [ErrorCode.QUOTA_EXCEEDED]: CloseCode.RATE_LIMITED,
   [ErrorCode.DRAINING]: CloseCode.DRAINING,
   [ErrorCode.MEMBERSHIP_UNAVAILABLE]: CloseCode.DEPENDENCY_UNAVAILABLE,
 }
