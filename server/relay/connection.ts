@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws'
 import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
 import { encodeErrorMessage, encodePermissionDenied, isEmptyUpdate, parseMessage } from '../../shared/protocol.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 import type { Peer, Room } from './room.js'
 
 const PING_INTERVAL_MS = 30_000
@@ -23,6 +24,7 @@ export interface ConnectionOptions {
   expiresAt: number | null
   maxBufferedBytes: number
   logger: Logger
+  metrics: Metrics
 }
 
 export class Connection implements Peer {
@@ -38,6 +40,7 @@ export class Connection implements Peer {
   private readonly canWrite: boolean
   private readonly maxBufferedBytes: number
   private readonly logger: Logger
+  private readonly metrics: Metrics
 
   constructor(
     readonly id: number,
@@ -49,6 +52,7 @@ export class Connection implements Peer {
     this.canWrite = options.canWrite
     this.maxBufferedBytes = options.maxBufferedBytes
     this.logger = options.logger
+    this.metrics = options.metrics
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary))
     ws.on('close', () => this.onClose())
@@ -99,6 +103,7 @@ export class Connection implements Peer {
       return
     }
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    this.metrics.bytesIn.inc(frame.byteLength)
     if (this.queue) {
       this.queuedBytes += frame.byteLength
       if (this.queue.length >= MAX_QUEUED_FRAMES || this.queuedBytes > this.maxBufferedBytes) {
@@ -151,7 +156,7 @@ export class Connection implements Peer {
 
   private refuse(error: YrelayError): void {
     this.queue = null
-    refuseSocket(this.ws, this.ext, error, this.logger.child({ conn: this.id, doc: this.room.name }))
+    refuseSocket(this.ws, this.ext, error, this.logger.child({ conn: this.id, doc: this.room.name }), this.metrics, { doc: this.room.name })
   }
 
   send(frame: Uint8Array): void {
@@ -164,6 +169,8 @@ export class Connection implements Peer {
       return
     }
     this.ws.send(frame)
+    this.metrics.messagesOut.inc()
+    this.metrics.bytesOut.inc(frame.byteLength)
   }
 
   close(code: number, reason: string): void {
@@ -188,9 +195,17 @@ function closeReason(message: string): string {
  * Every refusal, before or after a connection joined a room: logged with its code, told to an
  * opted-in client (error extension), then the close code that `shared/errors.ts` maps it to.
  */
-export function refuseSocket(ws: WebSocket, ext: boolean, error: YrelayError, logger: Logger): void {
+export function refuseSocket(
+  ws: WebSocket,
+  ext: boolean,
+  error: YrelayError,
+  logger: Logger,
+  metrics: Metrics,
+  context: { doc?: string; auth?: boolean },
+): void {
   const closeCode = closeCodeFor(error.code)
   logger.info({ code: error.code, closeCode, reason: error.message }, 'connection refused')
+  metrics.refused({ code: error.code, via: 'websocket', doc: context.doc, message: error.message, auth: context.auth })
   if (ext && ws.readyState === ws.OPEN) ws.send(encodeErrorMessage(error.code, error.message))
   ws.close(closeCode, closeReason(error.message))
 }

@@ -1,6 +1,7 @@
 /** HTTP endpoints on the relay's port. Errors are JSON: {error: {code, message}}. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
+import type { Metrics } from '../metrics.js'
 import type { ObjectStore } from '../store/object-store.js'
 
 const READY_TIMEOUT_MS = 3000
@@ -19,6 +20,7 @@ export interface HttpContext {
   store: ObjectStore
   draining: () => boolean
   rooms: () => number
+  metrics: Metrics
 }
 
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
@@ -42,6 +44,11 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       } catch (err) {
         sendError(res, 503, ErrorCode.STORAGE_UNAVAILABLE, `storage (${ctx.store.kind}) unreachable: ${(err as Error).message}`)
       }
+      return
+    }
+    case '/metrics': {
+      const { contentType, body } = await ctx.metrics.render()
+      res.writeHead(200, { 'content-type': contentType }).end(body)
       return
     }
     default:

@@ -12,6 +12,8 @@ import type { Access, AccessPolicy, Principal } from '../auth/access.js'
 import type { Config } from '../config.js'
 import { DocStore } from '../docs/doc-store.js'
 import type { Logger } from '../logger.js'
+import { Metrics } from '../metrics.js'
+import { InstrumentedStore } from '../store/instrumented-store.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { Connection, refuseSocket } from './connection.js'
 import { handleHttp } from './http-api.js'
@@ -29,13 +31,17 @@ export interface RelayOptions {
   access: AccessPolicy
   instanceId: string
   logger: Logger
+  /** The relay makes its own when none is given. */
+  metrics?: Metrics
 }
 
-type Admission = { ok: true; principal: Principal; access: Access } | { ok: false; error: YrelayError }
+/** `auth` marks refusals of the access decision (token, scope, role, name), counted apart. */
+type Admission = { ok: true; principal: Principal; access: Access } | { ok: false; error: YrelayError; auth: boolean }
 
 export class Relay {
   readonly rooms: Rooms
   readonly docs: DocStore
+  readonly metrics: Metrics
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
@@ -44,6 +50,9 @@ export class Relay {
 
   constructor(private readonly options: RelayOptions) {
     const { config, store, logger } = options
+    this.metrics = options.metrics ?? new Metrics()
+    this.metrics.observeRelay({ connections: () => this.connections.size, rooms: () => this.rooms.size, roomLoads: () => this.rooms.loads })
+    if (store instanceof InstrumentedStore) this.metrics.observeStore(store)
     this.docs = new DocStore(store, { instanceId: options.instanceId, snapshotRetention: config.SNAPSHOT_RETENTION, logger })
     this.rooms = new Rooms(
       this.docs,
@@ -54,6 +63,7 @@ export class Relay {
         compactLogBytes: config.COMPACT_LOG_BYTES,
       },
       logger,
+      this.metrics,
     )
     this.wss = new WebSocketServer({
       noServer: true,
@@ -62,7 +72,7 @@ export class Relay {
       WebSocket: LimitedWebSocket,
     })
     this.http = createServer((req, res) => {
-      handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size }).catch((err: unknown) => {
+      handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics }).catch((err: unknown) => {
         logger.error({ err, path: (req.url ?? '').split('?')[0] }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
       })
@@ -108,6 +118,7 @@ export class Relay {
    * then close with a 44xx code, which browsers can read and plain HTTP statuses they cannot.
    */
   private async admit(name: string, params: URLSearchParams, authorization: string | undefined): Promise<Admission> {
+    let auth = false
     try {
       if (this.draining) throw new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance')
       const version = params.get('v')
@@ -118,21 +129,23 @@ export class Relay {
         }
       }
       const bearer = authorization?.match(/^Bearer (.+)$/i)?.[1]
+      auth = true
       const principal = await this.options.access.authenticate(params.get('token') ?? bearer)
       return { ok: true, principal, access: this.options.access.authorize(principal, name) }
     } catch (err) {
-      if (isYrelayError(err)) return { ok: false, error: err }
+      if (isYrelayError(err)) return { ok: false, error: err, auth }
       this.options.logger.error({ err }, 'admission failed')
-      return { ok: false, error: new YrelayError(ErrorCode.INTERNAL, 'the relay could not admit this connection; retry shortly') }
+      return { ok: false, error: new YrelayError(ErrorCode.INTERNAL, 'the relay could not admit this connection; retry shortly'), auth: false }
     }
   }
 
   private onConnection(ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
     if (this.draining && admission.ok) {
-      admission = { ok: false, error: new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance') }
+      admission = { ok: false, error: new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance'), auth: false }
     }
     if (!admission.ok) {
-      refuseSocket(ws, ext, admission.error, this.options.logger.child({ doc: name.slice(0, 600) }))
+      const doc = name.slice(0, 600)
+      refuseSocket(ws, ext, admission.error, this.options.logger.child({ doc }), this.metrics, { doc, auth: admission.auth })
       return
     }
     const { access, principal } = admission
@@ -144,7 +157,9 @@ export class Relay {
       expiresAt: principal.expiresAt,
       maxBufferedBytes: this.options.config.MAX_BUFFERED_BYTES,
       logger: this.options.logger,
+      metrics: this.metrics,
     })
+    this.metrics.connectionsOpened.inc()
     this.connections.add(conn)
     ws.on('close', () => this.connections.delete(conn))
   }

@@ -19,6 +19,7 @@ import type { DocStore } from '../docs/doc-store.js'
 import { mergeMany } from '../docs/merge.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 
 export interface RoomOptions {
   flushMs: number
@@ -82,6 +83,7 @@ export class Room {
     private readonly docs: DocStore,
     private readonly options: RoomOptions,
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
     private readonly onIdle: (room: Room) => void,
   ) {
     this.ready = this.load()
@@ -145,6 +147,8 @@ export class Room {
       return
     }
     this.broadcast(syncType === 2 ? frame : step2FrameAsUpdate(frame), peer)
+    this.metrics.updatesIn.inc()
+    this.metrics.updateBytesIn.inc(update.byteLength)
     this.recent.push(update)
     this.version++
     this.pending.push(update)
@@ -283,9 +287,12 @@ export class Room {
     for (const peer of this.peers) if (peer.ext && peer.receivedUpdates > peer.savedUpdates) acks.push([peer, peer.receivedUpdates])
     if (batch.length > 0) {
       const merged = mergeMany(batch)
+      const timer = this.metrics.flushSeconds.startTimer()
       try {
         await this.docs.appendLog(this.ref, merged)
+        timer()
       } catch (err) {
+        this.metrics.flushFailures.inc()
         this.pending = batch.concat(this.pending)
         this.pendingBytes += bytes
         this.lastWriteError = err
@@ -328,11 +335,15 @@ export class Room {
     const bytesAtStart = this.logBytesSinceCompaction
     this.compacting = this.docs
       .compact(this.ref)
-      .then(() => {
+      .then((result) => {
+        this.metrics.compactions.inc({ outcome: result ? 'done' : 'noop' })
         this.logsSinceCompaction -= countAtStart
         this.logBytesSinceCompaction -= bytesAtStart
       })
-      .catch((err: unknown) => this.logger.warn({ doc: this.name, err }, 'compaction failed; will try after a later flush'))
+      .catch((err: unknown) => {
+        this.metrics.compactions.inc({ outcome: 'failed' })
+        this.logger.warn({ doc: this.name, err }, 'compaction failed; will try after a later flush')
+      })
       .finally(() => {
         this.compacting = null
       })

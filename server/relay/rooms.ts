@@ -5,6 +5,7 @@
 import type { DocStore } from '../docs/doc-store.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 import { Room, type RoomOptions } from './room.js'
 
 export class Rooms {
@@ -17,6 +18,7 @@ export class Rooms {
     private readonly docs: DocStore,
     private readonly options: RoomOptions,
     private readonly logger: Logger,
+    private readonly metrics: Metrics,
   ) {}
 
   get size(): number {
@@ -30,7 +32,7 @@ export class Rooms {
   open(name: string, ref: DocRef): Room {
     let room = this.rooms.get(name)
     if (!room) {
-      room = new Room(name, ref, this.docs, this.options, this.logger, (r) => this.unload(r))
+      room = new Room(name, ref, this.docs, this.options, this.logger, this.metrics, (r) => this.unload(r))
       this.rooms.set(name, room)
       this.loads++
     }
