@@ -65,12 +65,14 @@ async function launch(script: string[], env: Record<string, string>, readyLine: 
   const exited = once(proc, 'exit').then(([code, signal]) => `${code ?? signal}`)
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script.join(' ')} did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
-    proc.stdout.on('data', () => {
+    const check = () => {
       if (output.includes(readyLine)) {
         clearTimeout(timer)
         resolve()
       }
-    })
+    }
+    proc.stdout.on('data', check)
+    proc.stderr.on('data', check)
     void exited.then((code) => {
       clearTimeout(timer)
       reject(new Error(`${script.join(' ')} exited with ${code} before listening:\n${output}`))

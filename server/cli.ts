@@ -100,7 +100,7 @@ function flagsToEnv(args: string[]): { command: string; env: Record<string, stri
 
 async function serve(env: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env)
-  const logger = createLogger(config.LOG_LEVEL)
+  const logger = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT })
   const store = createStore(config)
   const capabilities = await store.init()
   logger.info({ store: capabilities }, `storage ready: ${capabilities.description}`)
@@ -112,7 +112,8 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
   const relay = new Relay({ config, store, access, instanceId, logger })
   const { url } = await relay.listen()
   logger.info({ url, instanceId }, `yrelay listening on ${url}`)
-  process.stdout.write(`yrelay listening on ${url}/<document>  (health: ${url.replace('ws://', 'http://').replace('/v1/sync', '/healthz')})\n`)
+  // For the person who started it, on stderr: stdout carries only log lines (one JSON object each).
+  process.stderr.write(`yrelay listening on ${url}/<document>  (health: ${url.replace('ws://', 'http://').replace('/v1/sync', '/healthz')})\n`)
 
   let stopping = false
   const stop = (signal: string) => {

@@ -49,6 +49,7 @@ export const configSchema = z.object({
     .optional()
     .describe('this relay instance in sequence numbers; random when unset'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json: one JSON line per event; pretty: coloured lines for people (default when stdout is a terminal)'),
 })
 
 export type Config = z.infer<typeof configSchema> & { AUTH_MODE: 'none' | 'jwt' }
@@ -68,6 +69,7 @@ const EXAMPLES: Partial<Record<keyof Config, string>> = {
   FLUSH_MS: '1000',
   INSTANCE_ID: 'relay1',
   LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
 }
 
 /** Reads the configuration from an environment; throws ConfigError naming every bad variable. */

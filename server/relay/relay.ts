@@ -18,6 +18,7 @@ import type { ObjectStore } from '../store/object-store.js'
 import { Connection, refuseSocket } from './connection.js'
 import { handleHttp } from './http-api.js'
 import { LimitedWebSocket } from './limited-websocket.js'
+import { createRequestLogger } from './request-log.js'
 import { Rooms } from './rooms.js'
 
 export type RelayConfig = Pick<
@@ -71,9 +72,11 @@ export class Relay {
       perMessageDeflate: false,
       WebSocket: LimitedWebSocket,
     })
+    const requestLog = createRequestLogger(logger, options.instanceId)
     this.http = createServer((req, res) => {
+      requestLog(req, res)
       handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics }).catch((err: unknown) => {
-        logger.error({ err, path: (req.url ?? '').split('?')[0] }, 'http handler failed')
+        req.log.error({ err }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
       })
     })
@@ -107,8 +110,9 @@ export class Relay {
     }
     const params = new URLSearchParams(query)
     const name = path.slice(SYNC_PATH_PREFIX.length)
+    const id = this.nextConnectionId++
     void this.admit(name, params, req.headers.authorization).then((admission) =>
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, name, params.get('ext') === '1', admission)),
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(id, ws, name, params.get('ext') === '1', admission)),
     )
   }
 
@@ -139,19 +143,19 @@ export class Relay {
     }
   }
 
-  private onConnection(ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
+  private onConnection(id: number, ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
     if (this.draining && admission.ok) {
       admission = { ok: false, error: new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance'), auth: false }
     }
     if (!admission.ok) {
       const doc = name.slice(0, 600)
-      refuseSocket(ws, ext, admission.error, this.options.logger.child({ doc }), this.metrics, { doc, auth: admission.auth })
+      refuseSocket(ws, ext, admission.error, this.options.logger.child({ conn: id, doc }), this.metrics, { doc, auth: admission.auth })
       return
     }
     const { access, principal } = admission
     const roomName = access.ref.scope + access.ref.path
     const room = this.rooms.open(roomName, access.ref)
-    const conn = new Connection(this.nextConnectionId++, ws, room, {
+    const conn = new Connection(id, ws, room, {
       ext,
       canWrite: access.canWrite,
       expiresAt: principal.expiresAt,
@@ -161,7 +165,12 @@ export class Relay {
     })
     this.metrics.connectionsOpened.inc()
     this.connections.add(conn)
-    ws.on('close', () => this.connections.delete(conn))
+    const opened = Date.now()
+    this.options.logger.info({ conn: id, doc: roomName, sub: principal.sub, role: access.role, ext }, 'connection opened')
+    ws.on('close', (code: number) => {
+      this.connections.delete(conn)
+      this.options.logger.info({ conn: id, doc: roomName, code, ms: Date.now() - opened }, 'connection closed')
+    })
   }
 
   /**

@@ -51,7 +51,7 @@ export interface RelayProcess {
 }
 
 /** Runs `yrelay serve` as its own process, as a user would, and waits until it listens. */
-export async function spawnRelay(env: Record<string, string>, port?: number): Promise<RelayProcess> {
+export async function spawnRelay(env: Record<string, string>, port?: number): Promise<RelayProcess & { stdout(): string }> {
   const listenPort = port ?? (await freePort())
   const proc = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
     cwd: ROOT,
@@ -59,7 +59,11 @@ export async function spawnRelay(env: Record<string, string>, port?: number): Pr
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+  let stdout = ''
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString()
+    stdout += d.toString()
+  })
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()))
   const exited = once(proc, 'exit').then(([code]) => code as number | null)
   await new Promise<void>((resolve, reject) => {
@@ -71,6 +75,7 @@ export async function spawnRelay(env: Record<string, string>, port?: number): Pr
       }
     }
     proc.stdout!.on('data', check)
+    proc.stderr!.on('data', check)
     void exited.then((code) => {
       clearTimeout(timer)
       reject(new Error(`relay exited with ${code} before listening:\n${out}`))
@@ -81,6 +86,7 @@ export async function spawnRelay(env: Record<string, string>, port?: number): Pr
     port: listenPort,
     url: `ws://127.0.0.1:${listenPort}/v1/sync`,
     output: () => out,
+    stdout: () => stdout,
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode
       proc.kill(signal)
