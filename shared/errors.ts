@@ -15,6 +15,10 @@ export const ErrorCode = {
   RATE_LIMITED: 'rate_limited',
   QUOTA_EXCEEDED: 'quota_exceeded',
   DRAINING: 'relay_draining',
+  /** Client side: the app's token function failed or returned nothing usable. */
+  TOKEN_UNAVAILABLE: 'token_unavailable',
+  /** Client side: the relay could not be reached (every configured URL was tried). */
+  RELAY_UNREACHABLE: 'relay_unreachable',
   MEMBERSHIP_UNAVAILABLE: 'membership_unavailable',
   STORAGE_UNAVAILABLE: 'storage_unavailable',
   STORE_BAD_KEY: 'store_bad_key',
@@ -63,6 +67,36 @@ const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
 /** The WebSocket close code for an error code; anything unexpected is a transient relay condition. */
 export function closeCodeFor(code: ErrorCode): CloseCode {
   return CLOSE_CODE_OF[code] ?? CloseCode.STORAGE_UNAVAILABLE
+}
+
+/** What a client does when the relay closes its connection with a code (README, wire protocol). */
+export type CloseAction = 'refresh-token' | 'deleted' | 'stop' | 'retry'
+
+/**
+ * 44xx are decisions reconnecting cannot change, except 4401 (fetch a fresh token) and 4404 (the
+ * document was deleted: forget it); everything else, 45xx included, is transient.
+ */
+export function closeActionFor(closeCode: number): CloseAction {
+  if (closeCode === CloseCode.UNAUTHORIZED) return 'refresh-token'
+  if (closeCode === CloseCode.DOC_DELETED) return 'deleted'
+  if (closeCode >= 4400 && closeCode < 4500) return 'stop'
+  return 'retry'
+}
+
+const ERROR_CODE_OF_CLOSE: Record<number, ErrorCode> = {
+  [CloseCode.BAD_MESSAGE]: ErrorCode.BAD_REQUEST,
+  [CloseCode.UNAUTHORIZED]: ErrorCode.UNAUTHORIZED,
+  [CloseCode.FORBIDDEN]: ErrorCode.FORBIDDEN,
+  [CloseCode.DOC_DELETED]: ErrorCode.DOC_DELETED,
+  [CloseCode.MESSAGE_TOO_LARGE]: ErrorCode.MESSAGE_TOO_LARGE,
+  [CloseCode.PROTOCOL_UNSUPPORTED]: ErrorCode.PROTOCOL_UNSUPPORTED,
+  [CloseCode.RATE_LIMITED]: ErrorCode.RATE_LIMITED,
+  [CloseCode.DRAINING]: ErrorCode.DRAINING,
+}
+
+/** The error code a close code stands for, for clients that did not receive the *error* extension. */
+export function errorCodeForClose(closeCode: number): ErrorCode {
+  return ERROR_CODE_OF_CLOSE[closeCode] ?? ErrorCode.INTERNAL
 }
 
 /** An error that carries a stable code, for logs, HTTP bodies and extension messages alike. */

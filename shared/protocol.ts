@@ -64,6 +64,13 @@ export function parseMessage(frame: Uint8Array): IncomingMessage {
   return msg
 }
 
+/** The sync type of a frame the client sends, or null when it is not a sync message. */
+export function syncTypeOf(frame: Uint8Array): number | null {
+  const dec = decoding.createDecoder(frame)
+  if (decoding.readVarUint(dec) !== MessageType.SYNC) return null
+  return decoding.readVarUint(dec)
+}
+
 export function isEmptyUpdate(update: Uint8Array): boolean {
   return update.length === EMPTY_UPDATE_LENGTH && update[0] === 0 && update[1] === 0
 }
@@ -177,6 +184,11 @@ export type ExtensionMessage = { kind: 'saved'; count: number } | { kind: 'error
 export function parseExtensionMessage(frame: Uint8Array): ExtensionMessage | null {
   const dec = decoding.createDecoder(frame)
   if (decoding.readVarUint(dec) !== MessageType.EXT) return null
+  return readExtensionBody(dec)
+}
+
+/** Reads an extension message's body from a decoder positioned after its message type. */
+export function readExtensionBody(dec: decoding.Decoder): ExtensionMessage {
   const kind = decoding.readVarUint(dec)
   if (kind === ExtKind.SAVED) return { kind: 'saved', count: decoding.readVarUint(dec) }
   if (kind === ExtKind.ERROR) return { kind: 'error', code: decoding.readVarString(dec), message: decoding.readVarString(dec) }

@@ -3,24 +3,16 @@ import { describe, expect, it } from 'vitest'
 import { testCleanup } from './support/cleanup.js'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import { DocStore } from '../server/docs/doc-store.js'
 import { docPrefix } from '../server/docs/layout.js'
 import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { listAll, type ListOptions, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
 import { encodeSyncUpdate, parseExtensionMessage } from '../shared/protocol.js'
 import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay } from './support/relay.js'
-import { STORE_KINDS, freshStore } from './support/stores.js'
+import { STORE_KINDS, freshStore, storedText } from './support/stores.js'
 
 const cleanup = testCleanup()
 const client = cleanup.client
-
-async function storedText(store: ObjectStore, name: string): Promise<string> {
-  const docs = new DocStore(store, { instanceId: 'check', snapshotRetention: 2 })
-  const doc = new Y.Doc()
-  Y.applyUpdate(doc, (await docs.load({ scope: '', path: name })).update)
-  return doc.getText('t').toString()
-}
 
 async function countObjects(store: ObjectStore, name: string, dir: string): Promise<number> {
   let n = 0

@@ -125,8 +125,10 @@ export class Connection implements Peer {
           this.room.onSyncStep1(this, msg.stateVector)
           break
         case 'sync-update':
-          if (this.canWrite) this.room.onUpdate(this, frame, msg.syncType, msg.update)
-          else if (!isEmptyUpdate(msg.update)) this.refuseUpdate()
+          // A viewer's empty update changes nothing: it is counted and acknowledged like a
+          // writer's, so a viewer without local changes is "saved".
+          if (this.canWrite || isEmptyUpdate(msg.update)) this.room.onUpdate(this, frame, msg.syncType, msg.update)
+          else this.refuseUpdate()
           break
         case 'awareness':
           this.room.onAwareness(this, frame, msg.update)

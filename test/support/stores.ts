@@ -4,8 +4,11 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inject } from 'vitest'
+import * as Y from 'yjs'
+import { DocStore } from '../../server/docs/doc-store.js'
 import { DirectoryStore } from '../../server/store/directory-store.js'
 import { InstrumentedStore } from '../../server/store/instrumented-store.js'
+import type { ObjectStore } from '../../server/store/object-store.js'
 import { S3Store } from '../../server/store/s3-store.js'
 
 export type StoreKind = 's3' | 'directory'
@@ -49,4 +52,12 @@ export async function freshStore(kind: StoreKind): Promise<InstrumentedStore> {
   const store = new InstrumentedStore(kind === 's3' ? s3Store() : new DirectoryStore(await tempDir()))
   await store.init()
   return store
+}
+
+/** The text 't' of a single-tenant document as storage holds it now (read, not through a relay). */
+export async function storedText(store: ObjectStore, name: string): Promise<string> {
+  const docs = new DocStore(store, { instanceId: 'check', snapshotRetention: 2 })
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, (await docs.load({ scope: '', path: name })).update)
+  return doc.getText('t').toString()
 }
