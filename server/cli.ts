@@ -1,10 +1,16 @@
 /**
- * `yrelay <command>`. Flags of `serve` mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
+ * `yrelay <command>`. Configuration flags mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
  *   serve    run the relay (default)
  *   token    mint a token from AUTH_JWT_SECRET
+ *   inspect, export, import, compact   admin commands on the configured store (server/admin/)
  */
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { compactCommand } from './admin/compact.js'
+import { openAdmin } from './admin/context.js'
+import { exportCommand } from './admin/export.js'
+import { importCommand } from './admin/import.js'
+import { inspectCommand } from './admin/inspect.js'
 import { createAccess } from './auth/create-access.js'
 import { membershipEntrySchema } from './auth/access.js'
 import { mintToken } from './auth/mint-token.js'
@@ -16,8 +22,13 @@ import { createStore } from './store/create-store.js'
 
 const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-dir ./data] [--<variable> value ...]
        yrelay token --sub <user> [--team <id>:<role>]... [--space <id>:<role>]... [--role <role>] [--expires-in <seconds>]
-Every environment variable in the README's configuration table is also a flag of serve;
-token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured).`
+       yrelay inspect <doc> [--json]
+       yrelay export <doc|prefix|/> <file|dir>
+       yrelay import <file|dir> [--prefix <p>]
+       yrelay compact <doc|prefix|/>
+Every environment variable in the README's configuration table is also a flag;
+token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured);
+the admin commands work on the store serve would use (S3_* or DATA_DIR); "/" names every document.`
 
 /** `--team t7:editor` → {id: 't7', role: 'editor'}, checked by the same schema as token claims. */
 const membershipFlag = z
@@ -77,25 +88,68 @@ async function token(args: string[]): Promise<void> {
   )
 }
 
-function flagsToEnv(args: string[]): { command: string; env: Record<string, string> } {
-  const env: Record<string, string> = {}
-  let command = 'serve'
+/** Flags of the admin commands, apart from the configuration flags every command takes. */
+const COMMAND_FLAGS: Record<string, 'boolean' | 'string'> = { json: 'boolean', prefix: 'string' }
+
+interface CommandLine {
+  command: string
+  positionals: string[]
+  env: Record<string, string>
+  flags: { json?: boolean; prefix?: string }
+}
+
+function parseCommandLine(args: string[]): CommandLine {
+  const line: CommandLine = { command: 'serve', positionals: [], env: {}, flags: {} }
   const known = new Set(Object.keys(configSchema.shape))
+  let commandSeen = false
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (!arg.startsWith('--')) {
-      command = arg
+      if (commandSeen) line.positionals.push(arg)
+      else line.command = arg
+      commandSeen = true
       continue
     }
     const [flag, inline] = arg.slice(2).split('=', 2) as [string, string | undefined]
-    const name = flag.toUpperCase().replaceAll('-', '_')
     if (flag === 'help') throw new ConfigError([USAGE])
-    if (!known.has(name)) throw new ConfigError([`--${flag}: unknown flag (${USAGE.split('\n')[0]})`])
+    if (COMMAND_FLAGS[flag] === 'boolean') {
+      ;(line.flags as Record<string, boolean>)[flag] = true
+      continue
+    }
     const value = inline ?? args[++i]
     if (value === undefined) throw new ConfigError([`--${flag}: needs a value`])
-    env[name] = value
+    if (COMMAND_FLAGS[flag] === 'string') {
+      ;(line.flags as Record<string, string>)[flag] = value
+      continue
+    }
+    const name = flag.toUpperCase().replaceAll('-', '_')
+    if (!known.has(name)) throw new ConfigError([`--${flag}: unknown flag (${USAGE.split('\n')[0]})`])
+    line.env[name] = value
   }
-  return { command, env }
+  return line
+}
+
+const ARITY: Record<string, number> = { serve: 0, inspect: 1, export: 2, import: 1, compact: 1 }
+
+/** Runs an admin command; resolves with the exit code. */
+async function admin(line: CommandLine, env: Record<string, string | undefined>): Promise<number> {
+  const config = loadConfig(env)
+  const ctx = await openAdmin(config, { create: line.command === 'import' })
+  try {
+    const [first = '', second = ''] = line.positionals
+    switch (line.command) {
+      case 'inspect':
+        return (await inspectCommand(ctx, first, { json: line.flags.json ?? false })) ? 0 : 1
+      case 'export':
+        return (await exportCommand(ctx, first, second)) ? 0 : 1
+      case 'import':
+        return (await importCommand(ctx, first, line.flags.prefix ?? '')) ? 0 : 1
+      default:
+        return (await compactCommand(ctx, first)) ? 0 : 1
+    }
+  } finally {
+    await ctx.close()
+  }
 }
 
 async function serve(env: Record<string, string | undefined>): Promise<void> {
@@ -147,9 +201,15 @@ async function main(): Promise<void> {
     await token(process.argv.slice(3))
     return
   }
-  const { command, env } = flagsToEnv(process.argv.slice(2))
-  if (command !== 'serve') throw new ConfigError([`unknown command "${command}"`, USAGE])
-  await serve({ ...process.env, ...env })
+  const line = parseCommandLine(process.argv.slice(2))
+  const arity = ARITY[line.command]
+  if (arity === undefined) throw new ConfigError([`unknown command "${line.command}"`, USAGE])
+  if (line.positionals.length !== arity) {
+    throw new ConfigError([`${line.command}: expects ${arity} argument(s), got ${line.positionals.length}`, USAGE])
+  }
+  const env = { ...process.env, ...line.env }
+  if (line.command === 'serve') await serve(env)
+  else process.exitCode = await admin(line, env)
 }
 
 main().catch((err: unknown) => {
@@ -157,6 +217,7 @@ main().catch((err: unknown) => {
     process.stderr.write(`yrelay: ${err.message}\n`)
     process.exit(2)
   }
-  process.stderr.write(`yrelay: could not start: ${(err as Error).message}\n`)
+  const what = ['serve', 'token'].includes(process.argv[2] ?? 'serve') || (process.argv[2] ?? '').startsWith('--') ? 'could not start' : `${process.argv[2]} failed`
+  process.stderr.write(`yrelay: ${what}: ${(err as Error).message}\n`)
   process.exit(1)
 })

@@ -35,3 +35,15 @@ export class SeqGenerator {
     return `${String(this.lastMs).padStart(TIME_WIDTH, '0')}-${this.counter.toString(36).padStart(COUNTER_WIDTH, '0')}-${this.instanceId}`
   }
 }
+
+/** Reads a sequence number back: when it was written and by which relay instance. */
+export function parseSeq(seq: string): { at: Date; counter: number; instanceId: string } | null {
+  const m = /^(\d{16})-([0-9a-z]{4})-([a-z0-9]+)$/.exec(seq)
+  if (!m) return null
+  return { at: new Date(Number(m[1])), counter: parseInt(m[2]!, 36), instanceId: m[3]! }
+}
+
+/** The sequence number inside an object key ("…/~log/<seq>.bin"). */
+export function seqOfKey(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1).replace(/\.bin$/, '')
+}
