@@ -15,6 +15,8 @@ COPY package.json ./
 COPY bin ./bin
 COPY server ./server
 COPY shared ./shared
+# The SDK, for the demo page the relay serves at /demo/.
+COPY client ./client
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

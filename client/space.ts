@@ -4,6 +4,7 @@
  * and where to reconnect (tokens, close codes, backoff, several relays), and turns the relay's
  * extension messages into a status an app can show.
  */
+import * as decoding from 'lib0/decoding'
 import { ObservableV2 } from 'lib0/observable'
 import { Awareness } from 'y-protocols/awareness'
 import { WebsocketProvider } from 'y-websocket'
@@ -126,6 +127,12 @@ export class Space extends ObservableV2<SpaceEvents> {
       maxBackoffTime: 0,
     })
     this.provider.messageHandlers[MessageType.EXT] = (_encoder, decoder) => this.onExtension(readExtensionBody(decoder))
+    // y-websocket would log "permission denied" with the URL, token included; the error
+    // extension that follows it reports the refusal instead.
+    this.provider.messageHandlers[MessageType.AUTH] = (_encoder, decoder) => {
+      decoding.readVarUint(decoder)
+      decoding.readVarString(decoder)
+    }
     this.provider.on('status', ({ status }) => {
       if (status === 'connected') this.onOpen()
     })

@@ -62,6 +62,6 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${port}$`, 'm'))
     expect(dockerfile).toMatch(new RegExp(`HEALTHCHECK[\\s\\S]*127\\.0\\.0\\.1:${port}/healthz`))
     expect(dockerfile).toMatch(/npm ci --omit=dev/)
-    for (const dir of ['server', 'shared', 'bin']) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`)
+    for (const dir of ['server', 'shared', 'bin', 'client']) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`)
   })
 })

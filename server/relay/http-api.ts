@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
 import type { Metrics } from '../metrics.js'
+import { serveDemo } from './demo-page.js'
 import type { ObjectStore } from '../store/object-store.js'
 
 const READY_TIMEOUT_MS = 3000
@@ -52,6 +53,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       return
     }
     default:
+      if (await serveDemo(path ?? '/', (req.url ?? '').split('?')[1] ?? '', res)) return
       sendError(res, 404, ErrorCode.NOT_FOUND, `no such endpoint: ${path}; WebSocket clients connect to /v1/sync/<document>`)
   }
 }
