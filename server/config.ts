@@ -48,6 +48,11 @@ export const configSchema = z.object({
     .regex(/^[a-z0-9]{4,16}$/, 'must be 4-16 lowercase letters or digits')
     .optional()
     .describe('this relay instance in sequence numbers; random when unset'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)')
+    .optional()
+    .describe('turns on the dashboard at /admin; its API needs this as a Bearer token'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json: one JSON line per event; pretty: coloured lines for people (default when stdout is a terminal)'),
 })

@@ -14,6 +14,7 @@ import { DocStore } from '../docs/doc-store.js'
 import type { Logger } from '../logger.js'
 import { Metrics } from '../metrics.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
+import { handleDashboard, isDashboardPath, type DashboardContext } from '../admin/dashboard.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { Connection, refuseSocket } from './connection.js'
 import { handleHttp } from './http-api.js'
@@ -24,7 +25,8 @@ import { Rooms } from './rooms.js'
 export type RelayConfig = Pick<
   Config,
   'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
->
+> &
+  Partial<Pick<Config, 'ADMIN_TOKEN' | 'TENANCY'>>
 
 export interface RelayOptions {
   config: RelayConfig
@@ -73,9 +75,23 @@ export class Relay {
       WebSocket: LimitedWebSocket,
     })
     const requestLog = createRequestLogger(logger, options.instanceId)
+    const dashboard: DashboardContext = {
+      adminToken: config.ADMIN_TOKEN,
+      instanceId: options.instanceId,
+      tenancy: config.TENANCY ?? 'single',
+      store,
+      docs: this.docs,
+      metrics: this.metrics,
+      connections: () => this.connections.size,
+      rooms: () => this.rooms.all().map((r) => ({ name: r.name, connections: r.peers.size, state: r.state })),
+    }
     this.http = createServer((req, res) => {
       requestLog(req, res)
-      handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics }).catch((err: unknown) => {
+      const path = (req.url ?? '/').split('?')[0]!
+      const handled = isDashboardPath(path)
+        ? handleDashboard(req, res, path, dashboard)
+        : handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics })
+      handled.catch((err: unknown) => {
         req.log.error({ err }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
       })
