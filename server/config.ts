@@ -53,6 +53,11 @@ export const configSchema = z.object({
     .min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)')
     .optional()
     .describe('turns on the dashboard at /admin; its API needs this as a Bearer token'),
+  METRICS_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)')
+    .optional()
+    .describe('when set, GET /metrics needs it as a Bearer token'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json: one JSON line per event; pretty: coloured lines for people (default when stdout is a terminal)'),
 })

@@ -115,4 +115,20 @@ describe('/metrics', () => {
     expect(value(quota, 'yrelay_quota_refusals_total{kind="storedBytes"}')).toBe(1)
     expect(value(quota, 'yrelay_refusals_total{code="quota_exceeded"}')).toBe(1)
   })
+
+  it('answers only with the bearer token when METRICS_TOKEN is set', async () => {
+    const store = new InstrumentedStore(new DirectoryStore(await tempDir()))
+    await store.init()
+    const token = 'metrics-token-for-the-test-0123456789'
+    const r = await startRelay(store, { METRICS_TOKEN: token })
+    cleanup.defer(() => r.stop())
+    const url = `http://127.0.0.1:${r.port}/metrics`
+    const refused = await fetch(url)
+    expect(refused.status).toBe(401)
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('unauthorized')
+    expect((await fetch(url, { headers: { authorization: 'Bearer wrong-token-of-the-same-length-000' } })).status).toBe(401)
+    const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toContain('yrelay_connections 0')
+  })
 })

@@ -3,10 +3,10 @@
  * under /admin/api/, every API call authorised by ADMIN_TOKEN as a Bearer token. Without
  * ADMIN_TOKEN the dashboard does not exist (404).
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
+import { bearerMatches } from '../auth/static-token.js'
 import type { DocStore } from '../docs/doc-store.js'
 import { listDocuments } from '../docs/doc-index.js'
 import type { Metrics } from '../metrics.js'
@@ -48,13 +48,6 @@ export function isDashboardPath(path: string): boolean {
   return path === '/admin' || path.startsWith('/admin/')
 }
 
-/** Compares hashes so the comparison takes the same time whatever the guess. */
-function tokenMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest()
-  const b = createHash('sha256').update(expected).digest()
-  return timingSafeEqual(a, b)
-}
-
 export async function handleDashboard(req: IncomingMessage, res: ServerResponse, path: string, ctx: DashboardContext): Promise<void> {
   if (!ctx.adminToken) {
     sendError(res, 404, ErrorCode.NOT_FOUND, 'the admin dashboard is off: set ADMIN_TOKEN to turn it on')
@@ -69,8 +62,7 @@ export async function handleDashboard(req: IncomingMessage, res: ServerResponse,
     res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.byteLength, ...SECURITY_HEADERS }).end(asset.body)
     return
   }
-  const bearer = req.headers.authorization?.match(/^Bearer (.+)$/i)?.[1]
-  if (!bearer || !tokenMatches(bearer, ctx.adminToken)) {
+  if (!bearerMatches(req.headers.authorization, ctx.adminToken)) {
     sendError(res, 401, ErrorCode.UNAUTHORIZED, 'the admin API needs Authorization: Bearer <ADMIN_TOKEN>')
     return
   }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
 import type { Metrics } from '../metrics.js'
 import { serveDemo } from './demo-page.js'
+import { serveMetrics } from './metrics-endpoint.js'
 import type { ObjectStore } from '../store/object-store.js'
 
 const READY_TIMEOUT_MS = 3000
@@ -22,6 +23,7 @@ export interface HttpContext {
   draining: () => boolean
   rooms: () => number
   metrics: Metrics
+  metricsToken?: string
 }
 
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
@@ -47,11 +49,9 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       }
       return
     }
-    case '/metrics': {
-      const { contentType, body } = await ctx.metrics.render()
-      res.writeHead(200, { 'content-type': contentType }).end(body)
+    case '/metrics':
+      await serveMetrics(req, res, ctx.metrics, ctx.metricsToken)
       return
-    }
     default:
       if (await serveDemo(path ?? '/', (req.url ?? '').split('?')[1] ?? '', res)) return
       sendError(res, 404, ErrorCode.NOT_FOUND, `no such endpoint: ${path}; WebSocket clients connect to /v1/sync/<document>`)

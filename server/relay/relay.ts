@@ -26,7 +26,7 @@ export type RelayConfig = Pick<
   Config,
   'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
 > &
-  Partial<Pick<Config, 'ADMIN_TOKEN' | 'TENANCY'>>
+  Partial<Pick<Config, 'ADMIN_TOKEN' | 'METRICS_TOKEN' | 'TENANCY'>>
 
 export interface RelayOptions {
   config: RelayConfig
@@ -90,7 +90,7 @@ export class Relay {
       const path = (req.url ?? '/').split('?')[0]!
       const handled = isDashboardPath(path)
         ? handleDashboard(req, res, path, dashboard)
-        : handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics })
+        : handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics, metricsToken: config.METRICS_TOKEN })
       handled.catch((err: unknown) => {
         req.log.error({ err }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
