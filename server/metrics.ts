@@ -30,6 +30,7 @@ export class Metrics {
 
   readonly connectionsOpened = this.counter('yrelay_connections_opened_total', 'WebSocket connections admitted to a room')
   readonly updatesIn = this.counter('yrelay_updates_received_total', 'document updates received from clients and accepted')
+  readonly updatesOut = this.counter('yrelay_updates_sent_total', 'document updates forwarded to peers (one per receiving connection)')
   readonly updateBytesIn = this.counter('yrelay_update_bytes_received_total', 'bytes of accepted document updates')
   readonly bytesIn = this.counter('yrelay_websocket_bytes_received_total', 'WebSocket message bytes received')
   readonly bytesOut = this.counter('yrelay_websocket_bytes_sent_total', 'WebSocket message bytes sent')

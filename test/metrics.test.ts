@@ -50,6 +50,8 @@ describe('/metrics', () => {
     await r.relay.rooms.settle()
     const after = await scrape(r.port)
     expect(value(after, 'yrelay_updates_received_total') - value(open, 'yrelay_updates_received_total')).toBe(edits)
+    // Two clients in the room: each accepted update is forwarded to the one other.
+    expect(value(after, 'yrelay_updates_sent_total') - value(open, 'yrelay_updates_sent_total')).toBe(edits)
     expect(value(after, 'yrelay_update_bytes_received_total')).toBeGreaterThan(edits * 'edit 0 '.length)
     expect(value(after, 'yrelay_websocket_bytes_received_total')).toBeGreaterThan(value(open, 'yrelay_websocket_bytes_received_total'))
     expect(value(after, 'yrelay_websocket_bytes_sent_total')).toBeGreaterThan(value(open, 'yrelay_websocket_bytes_sent_total'))

@@ -148,6 +148,7 @@ export class Room {
     }
     this.broadcast(syncType === 2 ? frame : step2FrameAsUpdate(frame), peer)
     this.metrics.updatesIn.inc()
+    this.metrics.updatesOut.inc(this.peers.size - 1)
     this.metrics.updateBytesIn.inc(update.byteLength)
     this.recent.push(update)
     this.version++
