@@ -12,6 +12,7 @@ import { exportCommand } from './admin/export.js'
 import { importCommand } from './admin/import.js'
 import { inspectCommand } from './admin/inspect.js'
 import { createAccess } from './auth/create-access.js'
+import { createCluster } from './cluster/create-cluster.js'
 import { membershipEntrySchema } from './auth/access.js'
 import { mintToken } from './auth/mint-token.js'
 import { ConfigError, configSchema, loadConfig } from './config.js'
@@ -163,7 +164,9 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
   if (!access.authenticates) {
     logger.warn({ authMode: 'none', host: config.HOST }, 'AUTHENTICATION IS OFF: anyone who can reach this port can read and write every document')
   }
-  const relay = new Relay({ config, store, access, instanceId, logger })
+  const cluster = createCluster(config, instanceId, logger)
+  if (config.CLUSTER !== 'off') logger.info({ cluster: config.CLUSTER }, `sharing documents with other relays (${config.CLUSTER})`)
+  const relay = new Relay({ config, store, access, instanceId, logger, cluster })
   const { url } = await relay.listen()
   logger.info({ url, instanceId }, `yrelay listening on ${url}`)
   // For the person who started it, on stderr: stdout carries only log lines (one JSON object each).

@@ -58,11 +58,22 @@ export const configSchema = z.object({
     .min(24, 'must be at least 24 characters (e.g. openssl rand -hex 24)')
     .optional()
     .describe('when set, GET /metrics needs it as a Bearer token'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^/]/, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .describe('Redis shared by many relays (redis://host:6379): rooms are fanned out to every relay that has them open'),
+  REDIS_PREFIX: z.string().min(1).default('yrelay:').describe('prefix of the Redis channel names, so deployments can share one Redis'),
+  CLUSTER: z
+    .enum(['off', 'redis', 'poll'])
+    .optional()
+    .describe('how relays share documents: redis (the default when REDIS_URL is set), poll (S3 only: check open documents every POLL_MS), off'),
+  POLL_MS: positiveInt.default(2000).describe('with CLUSTER=poll, how often each open document is checked for other relays\' writes'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('log level'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional().describe('json: one JSON line per event; pretty: coloured lines for people (default when stdout is a terminal)'),
 })
 
-export type Config = z.infer<typeof configSchema> & { AUTH_MODE: 'none' | 'jwt' }
+export type Config = z.infer<typeof configSchema> & { AUTH_MODE: 'none' | 'jwt'; CLUSTER: 'off' | 'redis' | 'poll' }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -78,6 +89,8 @@ const EXAMPLES: Partial<Record<keyof Config, string>> = {
   S3_FORCE_PATH_STYLE: 'true',
   FLUSH_MS: '1000',
   INSTANCE_ID: 'relay1',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  POLL_MS: '2000',
   LOG_LEVEL: 'info',
   LOG_FORMAT: 'json',
 }
@@ -116,8 +129,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (mode === 'none' && !isLoopback(config.HOST) && !config.AUTH_ALLOW_NONE) {
     problems.push(`AUTH_MODE: none on HOST=${config.HOST} would let anyone who reaches the port read and write; set a key, or AUTH_ALLOW_NONE=true to accept that`)
   }
+  const cluster = config.CLUSTER ?? (config.REDIS_URL ? 'redis' : 'off')
+  if (cluster === 'redis' && !config.REDIS_URL) problems.push('REDIS_URL: required with CLUSTER=redis (e.g. REDIS_URL=redis://127.0.0.1:6379)')
+  if (cluster !== 'redis' && config.REDIS_URL) problems.push(`REDIS_URL: set, but CLUSTER=${cluster} does not use Redis; remove one of them`)
   if (problems.length > 0) throw new ConfigError(problems)
-  return { ...config, AUTH_MODE: mode }
+  return { ...config, AUTH_MODE: mode, CLUSTER: cluster }
 }
 
 export function isLoopback(host: string): boolean {

@@ -21,6 +21,8 @@ export const ErrorCode = {
   RELAY_UNREACHABLE: 'relay_unreachable',
   MEMBERSHIP_UNAVAILABLE: 'membership_unavailable',
   STORAGE_UNAVAILABLE: 'storage_unavailable',
+  /** The relay cannot reach the other relays (Redis): it serves its own clients only. */
+  CLUSTER_UNAVAILABLE: 'cluster_unavailable',
   STORE_BAD_KEY: 'store_bad_key',
   STORE_KEY_CONFLICT: 'store_key_conflict',
   STORE_PRECONDITION_FAILED: 'store_precondition_failed',

@@ -24,6 +24,8 @@ export interface HttpContext {
   rooms: () => number
   metrics: Metrics
   metricsToken?: string
+  /** Why this relay cannot reach the other relays (Redis down), or null. */
+  clusterUnready: () => string | null
 }
 
 export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
@@ -39,6 +41,11 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     case '/readyz': {
       if (ctx.draining()) {
         sendError(res, 503, ErrorCode.DRAINING, 'relay is shutting down')
+        return
+      }
+      const clusterProblem = ctx.clusterUnready()
+      if (clusterProblem) {
+        sendError(res, 503, ErrorCode.CLUSTER_UNAVAILABLE, clusterProblem)
         return
       }
       try {

@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
 import { PROTOCOL_VERSION, SYNC_PATH_PREFIX } from '../../shared/protocol.js'
 import type { Access, AccessPolicy, Principal } from '../auth/access.js'
+import type { Cluster } from '../cluster/link.js'
 import type { Config } from '../config.js'
 import { DocStore } from '../docs/doc-store.js'
 import type { Logger } from '../logger.js'
@@ -36,6 +37,8 @@ export interface RelayOptions {
   logger: Logger
   /** The relay makes its own when none is given. */
   metrics?: Metrics
+  /** Shares rooms with other relays (Redis or polling the store); absent for a lone relay. */
+  cluster?: (docs: DocStore, metrics: Metrics) => Cluster
 }
 
 /** `auth` marks refusals of the access decision (token, scope, role, name), counted apart. */
@@ -45,6 +48,7 @@ export class Relay {
   readonly rooms: Rooms
   readonly docs: DocStore
   readonly metrics: Metrics
+  readonly cluster: Cluster | undefined
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
@@ -57,6 +61,7 @@ export class Relay {
     this.metrics.observeRelay({ connections: () => this.connections.size, rooms: () => this.rooms.size, roomLoads: () => this.rooms.loads })
     if (store instanceof InstrumentedStore) this.metrics.observeStore(store)
     this.docs = new DocStore(store, { instanceId: options.instanceId, snapshotRetention: config.SNAPSHOT_RETENTION, logger })
+    const cluster = (this.cluster = options.cluster?.(this.docs, this.metrics))
     this.rooms = new Rooms(
       this.docs,
       {
@@ -67,6 +72,7 @@ export class Relay {
       },
       logger,
       this.metrics,
+      cluster && ((room) => cluster.link(room)),
     )
     this.wss = new WebSocketServer({
       noServer: true,
@@ -90,7 +96,14 @@ export class Relay {
       const path = (req.url ?? '/').split('?')[0]!
       const handled = isDashboardPath(path)
         ? handleDashboard(req, res, path, dashboard)
-        : handleHttp(req, res, { store, draining: () => this.draining, rooms: () => this.rooms.size, metrics: this.metrics, metricsToken: config.METRICS_TOKEN })
+        : handleHttp(req, res, {
+            store,
+            draining: () => this.draining,
+            rooms: () => this.rooms.size,
+            metrics: this.metrics,
+            metricsToken: config.METRICS_TOKEN,
+            clusterUnready: () => cluster?.unreadyReason() ?? null,
+          })
       handled.catch((err: unknown) => {
         req.log.error({ err }, 'http handler failed')
         if (!res.headersSent) res.writeHead(500).end()
@@ -203,6 +216,7 @@ export class Relay {
     // Updates that arrived while the first flush ran are written now that no more can come.
     const failed = await this.rooms.flushAll()
     await this.rooms.settle()
+    await this.cluster?.close()
     this.http.closeAllConnections()
     if (failed.length > 0) {
       throw new Error(`${failed.length} document(s) could not be written: ${failed.map((f) => f.room.name).join(', ')}`)

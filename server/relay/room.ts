@@ -10,11 +10,14 @@ import {
   encodeSaved,
   encodeSyncStep1,
   encodeSyncStep2,
+  encodeSyncUpdate,
   isEmptyUpdate,
   parseAwarenessUpdate,
+  parseMessage,
   step2FrameAsUpdate,
   type AwarenessEntry,
 } from '../../shared/protocol.js'
+import type { ClusterRoom, RoomLink } from '../cluster/link.js'
 import type { DocStore } from '../docs/doc-store.js'
 import { mergeMany } from '../docs/merge.js'
 import type { DocRef } from '../docs/layout.js'
@@ -52,7 +55,7 @@ const FLUSH_JITTER = 0.2
 
 export type RoomState = 'loading' | 'ready' | 'failed' | 'closed'
 
-export class Room {
+export class Room implements ClusterRoom {
   readonly peers = new Set<Peer>()
   state: RoomState = 'loading'
   readonly ready: Promise<void>
@@ -73,6 +76,11 @@ export class Room {
   private retryMs = 0
   private lastWriteError: unknown = null
 
+  /** Non-empty updates from local clients: pending (not yet written) and written. */
+  private localPending = 0
+  private localWritten = 0
+  private readonly link: RoomLink | undefined
+
   private logsSinceCompaction = 0
   private logBytesSinceCompaction = 0
   private compacting: Promise<void> | null = null
@@ -85,7 +93,9 @@ export class Room {
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly onIdle: (room: Room) => void,
+    linkTo?: (room: ClusterRoom) => RoomLink,
   ) {
+    this.link = linkTo?.(this)
     this.ready = this.load()
     // Connections waiting on the room see the failure; nothing else must crash on it.
     this.ready.catch(() => {})
@@ -99,6 +109,7 @@ export class Room {
       this.logsSinceCompaction = loaded.logCount
       this.logBytesSinceCompaction = loaded.logBytes
       this.state = 'ready'
+      this.link?.loaded()
       this.logger.debug({ doc: this.name, ms: Math.round(performance.now() - started), bytes: this.base.byteLength }, 'room loaded')
       this.maybeCompact()
       // Everyone may have left while it loaded.
@@ -150,11 +161,48 @@ export class Room {
     this.metrics.updatesIn.inc()
     this.metrics.updatesOut.inc(this.peers.size - 1)
     this.metrics.updateBytesIn.inc(update.byteLength)
+    this.link?.update(update)
     this.recent.push(update)
     this.version++
     this.pending.push(update)
     this.pendingBytes += update.byteLength
+    this.localPending++
     this.scheduleFlush()
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready'
+  }
+
+  receiveRemote(update: Uint8Array): void {
+    if (isEmptyUpdate(update) || this.state === 'closed' || this.state === 'failed') return
+    // While loading, clients have not been answered yet: their sync reply will include it.
+    if (this.state === 'ready') this.broadcast(encodeSyncUpdate(update))
+    this.recent.push(update)
+    this.version++
+  }
+
+  persistRemote(update: Uint8Array): void {
+    if (this.state !== 'ready') return
+    this.pending.push(update)
+    this.pendingBytes += update.byteLength
+    this.scheduleFlush()
+  }
+
+  receiveRemoteAwareness(frame: Uint8Array): void {
+    const msg = parseMessage(frame)
+    if (msg.type !== 'awareness') throw new Error(`expected an awareness frame, got ${msg.type}`)
+    this.applyAwareness(parseAwarenessUpdate(msg.update))
+    this.broadcast(frame)
+  }
+
+  diffFor(stateVector: Uint8Array): Uint8Array {
+    return Y.diffUpdate(this.currentState(), stateVector)
+  }
+
+  localAwarenessFrame(): Uint8Array | null {
+    const entries = this.awarenessEntries().filter((e) => [...this.peers].some((p) => p.awarenessIds.has(e.clientId)))
+    return entries.length > 0 ? encodeAwarenessMessage(entries) : null
   }
 
   onAwareness(peer: Peer, frame: Uint8Array, update: Uint8Array): void {
@@ -164,21 +212,27 @@ export class Room {
     } catch (err) {
       throw new YrelayError(ErrorCode.BAD_MESSAGE, 'malformed awareness update', { cause: err })
     }
+    this.applyAwareness(entries, peer)
+    // Echoed to the sender too, as the reference server does: y-websocket clients reconnect
+    // after 30 s without any message, and their own awareness renewal keeps a lone client alive.
+    this.broadcast(frame)
+    this.link?.awareness(frame)
+  }
+
+  /** Newer states replace older ones; `owner` is the local connection that introduced them. */
+  private applyAwareness(entries: AwarenessEntry[], owner?: Peer): void {
     for (const e of entries) {
       const current = this.awareness.get(e.clientId)
       const removal = e.stateJson === 'null'
       if (current && (e.clock < current.clock || (e.clock === current.clock && !removal))) continue
       if (removal) {
         this.awareness.delete(e.clientId)
-        peer.awarenessIds.delete(e.clientId)
+        owner?.awarenessIds.delete(e.clientId)
       } else {
         this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson })
-        peer.awarenessIds.add(e.clientId)
+        owner?.awarenessIds.add(e.clientId)
       }
     }
-    // Echoed to the sender too, as the reference server does: y-websocket clients reconnect
-    // after 30 s without any message, and their own awareness renewal keeps a lone client alive.
-    this.broadcast(frame)
   }
 
   onQueryAwareness(peer: Peer): void {
@@ -195,7 +249,11 @@ export class Room {
         this.awareness.delete(clientId)
         removals.push({ clientId, clock: current.clock + 1, stateJson: 'null' })
       }
-      if (removals.length > 0) this.broadcast(encodeAwarenessMessage(removals))
+      if (removals.length > 0) {
+        const frame = encodeAwarenessMessage(removals)
+        this.broadcast(frame)
+        this.link?.awareness(frame)
+      }
     }
     if (this.peers.size === 0 && this.state === 'ready') {
       if (this.pending.length > 0) this.startWrite()
@@ -220,7 +278,7 @@ export class Room {
     return this.base
   }
 
-  private stateVector(): Uint8Array {
+  stateVector(): Uint8Array {
     if (this.stateVectorOf.version !== this.version) {
       this.stateVectorOf = { version: this.version, sv: Y.encodeStateVectorFromUpdate(this.currentState()) }
     }
@@ -282,23 +340,29 @@ export class Room {
   private async writeBatch(): Promise<void> {
     const batch = this.pending
     const bytes = this.pendingBytes
+    const local = this.localPending
     this.pending = []
     this.pendingBytes = 0
+    this.localPending = 0
     const acks: [Peer, number][] = []
     for (const peer of this.peers) if (peer.ext && peer.receivedUpdates > peer.savedUpdates) acks.push([peer, peer.receivedUpdates])
     if (batch.length > 0) {
       const merged = mergeMany(batch)
       const timer = this.metrics.flushSeconds.startTimer()
+      let key: string
       try {
-        await this.docs.appendLog(this.ref, merged)
+        key = await this.docs.appendLog(this.ref, merged)
         timer()
       } catch (err) {
         this.metrics.flushFailures.inc()
         this.pending = batch.concat(this.pending)
         this.pendingBytes += bytes
+        this.localPending += local
         this.lastWriteError = err
         return
       }
+      this.localWritten += local
+      this.link?.persisted(this.localWritten, key)
       this.logsSinceCompaction++
       this.logBytesSinceCompaction += merged.byteLength
     }
@@ -373,5 +437,6 @@ export class Room {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     this.state = 'closed'
+    this.link?.close()
   }
 }

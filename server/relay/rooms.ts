@@ -2,6 +2,7 @@
  * The open rooms: each document loads once however many clients join at the same moment,
  * and leaves memory when idle (no peers, nothing pending, last write succeeded).
  */
+import type { ClusterRoom, RoomLink } from '../cluster/link.js'
 import type { DocStore } from '../docs/doc-store.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
@@ -19,6 +20,8 @@ export class Rooms {
     private readonly options: RoomOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    /** Links each room to the other relays serving it (absent on a lone relay). */
+    private readonly linkTo?: (room: ClusterRoom) => RoomLink,
   ) {}
 
   get size(): number {
@@ -32,7 +35,7 @@ export class Rooms {
   open(name: string, ref: DocRef): Room {
     let room = this.rooms.get(name)
     if (!room) {
-      room = new Room(name, ref, this.docs, this.options, this.logger, this.metrics, (r) => this.unload(r))
+      room = new Room(name, ref, this.docs, this.options, this.logger, this.metrics, (r) => this.unload(r), this.linkTo)
       this.rooms.set(name, room)
       this.loads++
     }

@@ -31,9 +31,9 @@ export function connectClient(url: string, room: string, options: { doc?: Y.Doc;
   }
 }
 
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }

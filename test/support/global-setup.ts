@@ -1,11 +1,17 @@
-/** Starts one radosgw for the whole run; tests get its address through inject('s3'). */
+/**
+ * Starts one radosgw and one redis-server for the whole run; tests get their addresses through
+ * inject('s3') and inject('redis').
+ */
 import type { TestProject } from 'vitest/node'
+import { redisServer, type RedisServer } from './redis-server.js'
 import { startRadosgw, type S3Server } from './s3-server.js'
 
 let server: S3Server | undefined
+let redis: RedisServer | undefined
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  server = await startRadosgw()
+  ;[server, redis] = await Promise.all([startRadosgw(), redisServer()])
+  project.provide('redis', { url: redis.url })
   project.provide('s3', {
     endpoint: server.endpoint,
     accessKeyId: server.accessKeyId,
@@ -13,12 +19,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     region: server.region,
   })
   return async () => {
-    await server?.stop()
+    await Promise.all([server?.stop(), redis?.stop()])
   }
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string }
+    redis: { url: string }
   }
 }

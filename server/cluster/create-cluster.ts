@@ -1,0 +1,30 @@
+/** The cluster mode the configuration selects, or none for a lone relay. */
+import type { Config } from '../config.js'
+import type { DocStore } from '../docs/doc-store.js'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { Cluster } from './link.js'
+import { RedisBus } from './redis-bus.js'
+
+export type ClusterConfig = Pick<Config, 'CLUSTER' | 'REDIS_URL' | 'REDIS_PREFIX' | 'POLL_MS' | 'FLUSH_MS'>
+
+/**
+ * Another relay announces its updates durable after its next flush (at most 1.2 × FLUSH_MS
+ * plus a storage round trip); one silent for three flush intervals and 3 s more has crashed or
+ * lost its announcement.
+ */
+export function adoptAfterMs(flushMs: number): number {
+  return 3 * flushMs + 3000
+}
+
+export function createCluster(config: ClusterConfig, instanceId: string, logger: Logger): ((docs: DocStore, metrics: Metrics) => Cluster) | undefined {
+  switch (config.CLUSTER) {
+    case 'off':
+      return undefined
+    case 'redis':
+      return (docs, metrics) =>
+        new RedisBus({ url: config.REDIS_URL!, prefix: config.REDIS_PREFIX, instanceId, docs, adoptMs: adoptAfterMs(config.FLUSH_MS), logger, metrics })
+    case 'poll':
+      throw new Error('CLUSTER=poll is not built yet')
+  }
+}
