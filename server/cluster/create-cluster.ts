@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Cluster } from './link.js'
 import { RedisBus } from './redis-bus.js'
+import { S3Poller } from './s3-poller.js'
 
 export type ClusterConfig = Pick<Config, 'CLUSTER' | 'REDIS_URL' | 'REDIS_PREFIX' | 'POLL_MS' | 'FLUSH_MS'>
 
@@ -25,6 +26,6 @@ export function createCluster(config: ClusterConfig, instanceId: string, logger:
       return (docs, metrics) =>
         new RedisBus({ url: config.REDIS_URL!, prefix: config.REDIS_PREFIX, instanceId, docs, adoptMs: adoptAfterMs(config.FLUSH_MS), logger, metrics })
     case 'poll':
-      throw new Error('CLUSTER=poll is not built yet')
+      return (docs) => new S3Poller({ docs, pollMs: config.POLL_MS, instanceId, logger })
   }
 }

@@ -7,8 +7,11 @@ import type { DocRef } from '../docs/layout.js'
 
 /** What a room tells the other relays. Every method returns at once; none throws. */
 export interface RoomLink {
-  /** The room has loaded from storage: ask the other relays for what storage lacked. */
-  loaded(): void
+  /**
+   * The room has loaded from storage, holding the objects `contains` names (keys relative to
+   * the document's prefix): ask the other relays for what storage lacked.
+   */
+  loaded(contains: string[]): void
   /** A non-empty update a local client sent (validated); this relay persists it. */
   update(update: Uint8Array): void
   /** An awareness frame from (or about) local clients. */

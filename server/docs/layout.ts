@@ -3,6 +3,8 @@
  *
  *   <scope>docs/<path>/~snap/<seq>.bin   snapshot: header + full state (see snapshot-format.ts)
  *   <scope>docs/<path>/~log/<seq>.bin    one flushed batch of updates (Y.mergeUpdates)
+ *   <scope>.yrelay/changed/<path>/~marker  rewritten after every flush in S3-only multi-relay
+ *                                          mode: its ETag tells other relays to look
  *
  * <scope> is "" (the bucket root) for single-tenant relays, or "users/<id>/" and the like.
  */
@@ -36,6 +38,11 @@ export function snapKey(ref: DocRef, seq: string): string {
 
 export function logKey(ref: DocRef, seq: string): string {
   return logPrefix(ref) + seq + OBJECT_SUFFIX
+}
+
+/** "~" never starts a path segment, so no document's key can collide with its marker. */
+export function changeMarkerKey(ref: DocRef): string {
+  return `${ref.scope}.yrelay/changed/${ref.path}/~marker`
 }
 
 /** The key relative to the document's prefix ("~log/<seq>.bin"), as snapshots record it. */

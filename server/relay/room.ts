@@ -109,7 +109,7 @@ export class Room implements ClusterRoom {
       this.logsSinceCompaction = loaded.logCount
       this.logBytesSinceCompaction = loaded.logBytes
       this.state = 'ready'
-      this.link?.loaded()
+      this.link?.loaded(loaded.contains)
       this.logger.debug({ doc: this.name, ms: Math.round(performance.now() - started), bytes: this.base.byteLength }, 'room loaded')
       this.maybeCompact()
       // Everyone may have left while it loaded.
