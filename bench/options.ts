@@ -25,6 +25,9 @@ export const FULL_SIZES = {
   memoryClientsPerRoom: 4,
   memoryUpdatesPerClient: 50,
   memorySettleSeconds: 5,
+  crossRooms: 50,
+  crossRate: 20,
+  crossSeconds: 10,
 }
 
 export type Sizes = typeof FULL_SIZES
@@ -50,6 +53,9 @@ const QUICK_SIZES: Sizes = {
   memoryClientsPerRoom: 4,
   memoryUpdatesPerClient: 20,
   memorySettleSeconds: 2,
+  crossRooms: 20,
+  crossRate: 10,
+  crossSeconds: 3,
 }
 
 export interface Options {

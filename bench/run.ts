@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { redisServer, type RedisServer } from '../test/support/redis-server.js'
 import { startRadosgw, type S3Server } from '../test/support/s3-server.js'
 import { closeLeftovers } from './connect.js'
 import { parseOptions, type Sizes } from './options.js'
@@ -13,13 +14,14 @@ import { renderTable, type Outcome, type ScenarioReport } from './report.js'
 import type { Scenario } from './scenario.js'
 import { burst } from './scenarios/burst.js'
 import { coldJoin } from './scenarios/cold-join.js'
+import { crossRelay } from './scenarios/cross-relay.js'
 import { fanoutCrowd, fanoutRooms } from './scenarios/fanout.js'
 import { idle } from './scenarios/idle.js'
 import { joinStorm } from './scenarios/join-storm.js'
 import { memoryAfterClose } from './scenarios/memory-after-close.js'
-import { ROOT, SERVERS, startServer, type ServerSpec, type StoreTargets } from './servers.js'
+import { ROOT, SERVERS, startServer, type RunningServer, type ServerSpec, type StoreTargets } from './servers.js'
 
-const SCENARIOS: Scenario[] = [fanoutRooms, fanoutCrowd, burst, coldJoin, idle, joinStorm, memoryAfterClose]
+const SCENARIOS: Scenario[] = [fanoutRooms, fanoutCrowd, crossRelay, burst, coldJoin, idle, joinStorm, memoryAfterClose]
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json')
 
 function progress(message: string): void {
@@ -42,20 +44,27 @@ async function runOnce(scenario: Scenario, spec: ServerSpec, sizes: Sizes, store
     const cpu = process.cpuUsage(cpuBefore)
     return { seconds: (performance.now() - started) / 1000, loadgenCpuMs: (cpu.user + cpu.system) / 1000 }
   }
-  const server = await startServer(spec, stores).catch((err: unknown) => err as Error)
-  if (server instanceof Error) return { status: 'error', error: server.message, ...spent() }
+  const env: Record<string, string> = scenario.relays ? { REDIS_URL: (await stores.redis()).url, REDIS_PREFIX: `bench-${runId}-${spec.id}:` } : {}
+  const starts = await Promise.allSettled(Array.from({ length: scenario.relays ?? 1 }, () => startServer(spec, stores, env)))
+  const processes = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = starts.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(processes.map((p) => p.stop()))
+    return { status: 'error', error: (failed.reason as Error).message, ...spent() }
+  }
+  const [server, peer] = processes as [RunningServer, RunningServer | undefined]
   try {
-    const result = await scenario.run({ server, sizes, room: (suffix) => `${runId}-${scenario.id}-${spec.id}-${suffix}` })
-    const crash = server.crashed()
+    const result = await scenario.run({ server, peer, sizes, room: (suffix) => `${runId}-${scenario.id}-${spec.id}-${suffix}` })
+    const crash = server.crashed() ?? peer?.crashed()
     if (crash) throw new Error(`server exited (${crash}) during the scenario`)
     return { status: 'ok', ...result, ...spent() }
   } catch (err) {
-    const crash = server.crashed()
+    const crash = server.crashed() ?? peer?.crashed()
     const message = (err as Error).message + (crash ? `; server exited (${crash}):\n${server.outputTail()}` : '')
     return { status: 'error', error: message, ...spent() }
   } finally {
     await closeLeftovers()
-    await server.stop()
+    await Promise.all([server.stop(), peer?.stop()])
   }
 }
 
@@ -67,7 +76,8 @@ async function main(): Promise<void> {
   const runId = Date.now().toString(36)
   const dataDir = await mkdtemp(join(tmpdir(), 'yrelay-bench-'))
   let radosgw: Promise<S3Server> | undefined
-  const stores: StoreTargets = { dataDir, s3: () => (radosgw ??= startRadosgw()) }
+  let redis: Promise<RedisServer> | undefined
+  const stores: StoreTargets = { dataDir, s3: () => (radosgw ??= startRadosgw()), redis: () => (redis ??= redisServer()) }
   const reports: ScenarioReport[] = []
   const runStarted = performance.now()
   try {
@@ -89,6 +99,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await radosgw?.then((s) => s.stop()).catch((err: unknown) => progress(`radosgw stop failed: ${(err as Error).message}`))
+    await redis?.then((s) => s.stop()).catch((err: unknown) => progress(`redis-server stop failed: ${(err as Error).message}`))
     await rm(dataDir, { recursive: true, force: true })
   }
 

@@ -12,6 +12,8 @@ export interface Metric {
 export interface ScenarioContext {
   server: RunningServer
   sizes: Sizes
+  /** The second relay of a `relays: 2` scenario, sharing rooms with `server` over Redis. */
+  peer?: RunningServer
   /** A room name unique to this run, scenario and server. */
   room(suffix: number | string): string
 }
@@ -27,6 +29,8 @@ export interface ScenarioResult {
 
 export interface Scenario {
   id: string
+  /** 2: run on two processes of the server sharing rooms over Redis (`ctx.peer`). */
+  relays?: 2
   title(sizes: Sizes): string
   metrics(sizes: Sizes): Metric[]
   /** Why the scenario cannot be driven comparably on this server, or null. */

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import type { RedisServer } from '../test/support/redis-server.js'
 import { freePort, type S3Server } from '../test/support/s3-server.js'
 
 export const ROOT = new URL('../', import.meta.url).pathname
@@ -30,6 +31,8 @@ export const SERVERS: ServerSpec[] = [
 export interface StoreTargets {
   dataDir: string
   s3: () => Promise<S3Server>
+  /** The redis-server of scenarios with two relays. */
+  redis: () => Promise<RedisServer>
 }
 
 export interface RunningServer {
@@ -105,7 +108,8 @@ async function openRoomsOf(port: number): Promise<number> {
   return body.rooms
 }
 
-export async function startServer(spec: ServerSpec, stores: StoreTargets): Promise<RunningServer> {
+/** `env` adds variables for yrelay (REDIS_URL for a second relay sharing rooms). */
+export async function startServer(spec: ServerSpec, stores: StoreTargets, env: Record<string, string> = {}): Promise<RunningServer> {
   switch (spec.id) {
     case 'yrelay-dir':
     case 'yrelay-s3': {
@@ -121,7 +125,7 @@ export async function startServer(spec: ServerSpec, stores: StoreTargets): Promi
           S3_FORCE_PATH_STYLE: 'true',
         })
       }
-      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv }, 'yrelay listening on')
+      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv, ...env }, 'yrelay listening on')
       return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/v1/sync/${room}`, openRooms: () => openRoomsOf(proc.port) }
     }
     case 'reference': {
