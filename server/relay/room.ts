@@ -52,6 +52,7 @@ const REPLY_CACHE_SIZE = 16
 const MAX_RETRY_MS = 30_000
 const FIRST_RETRY_MS = 250
 const FLUSH_JITTER = 0.2
+const REMOTE_AWARENESS_TIMEOUT_MS = 30_000
 
 export type RoomState = 'loading' | 'ready' | 'failed' | 'closed'
 
@@ -67,7 +68,8 @@ export class Room implements ClusterRoom {
   private replies = new Map<string, Uint8Array>()
   private repliesVersion = 0
 
-  private readonly awareness = new Map<number, { clock: number; stateJson: string }>()
+  /** `remoteAt`: when another relay last renewed the state (absent for this relay's clients). */
+  private readonly awareness = new Map<number, { clock: number; stateJson: string; remoteAt?: number }>()
 
   private pending: Uint8Array[] = []
   private pendingBytes = 0
@@ -131,7 +133,8 @@ export class Room implements ClusterRoom {
   /** Sends the relay's half of the handshake; called once the room is ready. */
   greet(peer: Peer): void {
     peer.send(encodeSyncStep1(this.stateVector()))
-    if (this.awareness.size > 0) peer.send(encodeAwarenessMessage(this.awarenessEntries()))
+    const entries = this.awarenessEntries()
+    if (entries.length > 0) peer.send(encodeAwarenessMessage(entries))
   }
 
   onSyncStep1(peer: Peer, stateVector: Uint8Array): void {
@@ -192,7 +195,7 @@ export class Room implements ClusterRoom {
   receiveRemoteAwareness(frame: Uint8Array): void {
     const msg = parseMessage(frame)
     if (msg.type !== 'awareness') throw new Error(`expected an awareness frame, got ${msg.type}`)
-    this.applyAwareness(parseAwarenessUpdate(msg.update))
+    this.applyAwareness(parseAwarenessUpdate(msg.update), undefined, Date.now())
     this.broadcast(frame)
   }
 
@@ -220,7 +223,7 @@ export class Room implements ClusterRoom {
   }
 
   /** Newer states replace older ones; `owner` is the local connection that introduced them. */
-  private applyAwareness(entries: AwarenessEntry[], owner?: Peer): void {
+  private applyAwareness(entries: AwarenessEntry[], owner?: Peer, remoteAt?: number): void {
     for (const e of entries) {
       const current = this.awareness.get(e.clientId)
       const removal = e.stateJson === 'null'
@@ -229,7 +232,7 @@ export class Room implements ClusterRoom {
         this.awareness.delete(e.clientId)
         owner?.awarenessIds.delete(e.clientId)
       } else {
-        this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson })
+        this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson, remoteAt })
         owner?.awarenessIds.add(e.clientId)
       }
     }
@@ -266,6 +269,10 @@ export class Room implements ClusterRoom {
   }
 
   private awarenessEntries(): AwarenessEntry[] {
+    // Clients renew their state every 15 s; one another relay stopped renewing (it crashed with
+    // its clients' removals unsent) is dropped after 30 s, as y-protocols clients do.
+    const cutoff = Date.now() - REMOTE_AWARENESS_TIMEOUT_MS
+    for (const [clientId, a] of this.awareness) if (a.remoteAt !== undefined && a.remoteAt < cutoff) this.awareness.delete(clientId)
     return [...this.awareness].map(([clientId, a]) => ({ clientId, clock: a.clock, stateJson: a.stateJson }))
   }
 
