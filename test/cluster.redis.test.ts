@@ -151,15 +151,18 @@ describe('relays over Redis', () => {
     await redis.stop()
     const outageStart = Date.now()
     const notReady: string[] = []
+    let samples = 0
     while (Date.now() - outageStart < 10_000) {
       for (const r of relays) {
         const { status, body } = await readyz(r.port)
+        samples++
         if (status === 503 && body.error?.code === 'cluster_unavailable') notReady.push(body.error.message)
       }
       await sleep(500)
     }
-    // Both relays, for nearly the whole outage (a few samples may precede noticing it).
-    expect(notReady.length).toBeGreaterThan(25)
+    // Both relays, throughout the outage (the first samples may precede noticing it).
+    expect(samples).toBeGreaterThanOrEqual(8)
+    expect(notReady.length).toBeGreaterThanOrEqual(samples - 4)
     expect(notReady[0]).toMatch(/Redis at 127\.0\.0\.1:\d+ unreachable/)
     expect(await (await fetch(`http://127.0.0.1:${relays[0]!.port}/metrics`)).text()).toMatch(/^yrelay_redis_connected 0$/m)
     const duringOutage = clients[0]!.text
