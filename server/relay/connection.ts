@@ -98,6 +98,9 @@ export class Connection implements Peer {
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
+    // ws still emits the frames it had already received after close() or terminate(): once a
+    // connection is refused or dropped, nothing more it sent may be applied or answered.
+    if (this.ws.readyState !== this.ws.OPEN) return
     if (!isBinary) {
       this.refuse(new YrelayError(ErrorCode.BAD_MESSAGE, 'text frames are not part of the protocol; send binary frames'))
       return
