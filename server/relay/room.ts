@@ -20,6 +20,7 @@ import {
 import type { ClusterRoom, RoomLink } from '../cluster/link.js'
 import type { DocStore } from '../docs/doc-store.js'
 import { mergeMany } from '../docs/merge.js'
+import { checkUpdate } from './check-update.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -143,11 +144,7 @@ export class Room implements ClusterRoom {
 
   /** A sync step 2 or update frame: validated once, forwarded as received, persisted later. */
   onUpdate(peer: Peer, frame: Uint8Array, syncType: 1 | 2, update: Uint8Array): void {
-    try {
-      Y.decodeUpdate(update)
-    } catch (err) {
-      throw new YrelayError(ErrorCode.BAD_MESSAGE, 'malformed Yjs update', { cause: err })
-    }
+    checkUpdate(update)
     peer.receivedUpdates++
     if (isEmptyUpdate(update)) {
       if (!peer.ext) return

@@ -1,0 +1,80 @@
+/**
+ * Checks an incoming Yjs update before it is forwarded or stored. Decoding alone is not
+ * enough: an update can decode cleanly yet name, as an item's left or right neighbour or
+ * parent, an operation of its own author that comes later than the item itself. Every Y.Doc
+ * that applies such an update throws (Yjs looks that operation up before it exists), so one
+ * such frame would make the document unloadable for every client and stop its compaction.
+ * Authors' clocks only grow, so a real update never does this. The checks need no state of
+ * the document: they catch an update that is broken in itself, not one that contradicts
+ * what the document already holds (which Yjs may still fail to apply).
+ */
+import * as Y from 'yjs'
+import { ErrorCode, YrelayError } from '../../shared/errors.js'
+
+type Ref = { client: number; clock: number } | null
+
+function bad(why: string, cause?: unknown): never {
+  throw new YrelayError(ErrorCode.BAD_MESSAGE, `malformed Yjs update: ${why}`, { cause })
+}
+
+/** Throws BAD_MESSAGE unless the update decodes and every item refers only backwards in its author's history. */
+export function checkUpdate(update: Uint8Array): void {
+  let decoded: ReturnType<typeof Y.decodeUpdate>
+  try {
+    decoded = Y.decodeUpdate(update)
+  } catch (err) {
+    bad('it does not decode', err)
+  }
+  const { structs, ds } = decoded
+  // Yjs cannot re-encode an empty deletion range, which it does for deletions it keeps
+  // pending; past 2^53 clock arithmetic rounds and ranges collapse to nothing.
+  for (const [client, ranges] of ds.clients) {
+    for (const r of ranges) {
+      if (!(r.len > 0) || !Number.isSafeInteger(r.clock + r.len)) bad(`deletion range ${client}:${r.clock}+${r.len} is empty or beyond 2^53`)
+    }
+  }
+  // What this update says each of its items is, per author in clock order: a parent named here must be a shared type.
+  const items = new Map<number, { clock: number; end: number; isType: boolean }[]>()
+  for (const struct of structs) {
+    if (!Number.isSafeInteger(struct.id.clock + struct.length)) bad(`clock of ${struct.id.client}:${struct.id.clock} is beyond 2^53`)
+    if (!(struct instanceof Y.Item)) continue
+    const { client, clock } = struct.id
+    const backwards = (ref: Ref, what: string) => {
+      if (ref && ref.client === client && ref.clock >= clock) bad(`${what} of ${client}:${clock} is not earlier than the item`)
+    }
+    backwards(struct.origin, 'left origin')
+    backwards(struct.rightOrigin, 'right origin')
+    const parent = struct.parent
+    if (parent instanceof Y.ID) {
+      backwards(parent, 'parent')
+      const named = find(items.get(parent.client), parent.clock)
+      if (named && !named.isType) bad(`parent of ${client}:${clock} is not a shared type`)
+    }
+    let list = items.get(client)
+    if (!list) items.set(client, (list = []))
+    list.push({ clock, end: clock + struct.length, isType: struct.content instanceof Y.ContentType })
+  }
+  // Whatever the checks above miss inside the update itself shows when a Y.Doc applies it.
+  // Applying costs about what decoding does, and only the update, never the whole document.
+  try {
+    const doc = new Y.Doc({ gc: false })
+    Y.applyUpdate(doc, update)
+    doc.destroy()
+  } catch (err) {
+    bad('it cannot be applied', err)
+  }
+}
+
+function find<T extends { clock: number; end: number }>(list: T[] | undefined, clock: number): T | undefined {
+  if (!list) return undefined
+  let lo = 0
+  let hi = list.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const it = list[mid]!
+    if (clock < it.clock) hi = mid - 1
+    else if (clock >= it.end) lo = mid + 1
+    else return it
+  }
+  return undefined
+}
