@@ -40,6 +40,9 @@ export const configSchema = z.object({
   MAX_BUFFERED_BYTES: positiveInt
     .default(64 * 1024 * 1024)
     .describe('bytes queued for one client (to a slow reader, or from it before its document loads) before it is disconnected'),
+  MAX_PENDING_BYTES: positiveInt
+    .default(256 * 1024 * 1024)
+    .describe('accepted bytes the relay may hold unwritten (storage slow or down); past it new writes are refused with 4507'),
   COMPACT_LOG_COUNT: positiveInt.default(50).describe('log objects per document that trigger compaction'),
   COMPACT_LOG_BYTES: positiveInt.default(8 * 1024 * 1024).describe('log bytes per document that trigger compaction'),
   SNAPSHOT_RETENTION: positiveInt.default(2).describe('snapshots kept per document, the newest included'),

@@ -23,6 +23,8 @@ export const ErrorCode = {
   STORAGE_UNAVAILABLE: 'storage_unavailable',
   /** The relay cannot reach the other relays (Redis): it serves its own clients only. */
   CLUSTER_UNAVAILABLE: 'cluster_unavailable',
+  /** The relay holds MAX_PENDING_BYTES of accepted writes that storage has not taken yet. */
+  WRITE_BACKLOG_FULL: 'write_backlog_full',
   STORE_BAD_KEY: 'store_bad_key',
   STORE_KEY_CONFLICT: 'store_key_conflict',
   STORE_PRECONDITION_FAILED: 'store_precondition_failed',
@@ -45,6 +47,8 @@ export const CloseCode = {
   /** 45xx: the client backs off and reconnects (DESIGN.md says 4429; issue 4 moved it so clients retry). */
   RATE_LIMITED: 4529,
   STORAGE_UNAVAILABLE: 4503,
+  /** 45xx so clients keep their change and retry; mirrors HTTP 507 Insufficient Storage. */
+  WRITE_BACKLOG_FULL: 4507,
   /** A service the relay depends on (the app's membership endpoint) did not answer. */
   DEPENDENCY_UNAVAILABLE: 4503,
   DRAINING: 4503,
@@ -63,6 +67,7 @@ const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
   [ErrorCode.PROTOCOL_UNSUPPORTED]: CloseCode.PROTOCOL_UNSUPPORTED,
   [ErrorCode.RATE_LIMITED]: CloseCode.RATE_LIMITED,
   [ErrorCode.DRAINING]: CloseCode.DRAINING,
+  [ErrorCode.WRITE_BACKLOG_FULL]: CloseCode.WRITE_BACKLOG_FULL,
   [ErrorCode.MEMBERSHIP_UNAVAILABLE]: CloseCode.DEPENDENCY_UNAVAILABLE,
 }
 
@@ -94,6 +99,7 @@ const ERROR_CODE_OF_CLOSE: Record<number, ErrorCode> = {
   [CloseCode.PROTOCOL_UNSUPPORTED]: ErrorCode.PROTOCOL_UNSUPPORTED,
   [CloseCode.RATE_LIMITED]: ErrorCode.RATE_LIMITED,
   [CloseCode.DRAINING]: ErrorCode.DRAINING,
+  [CloseCode.WRITE_BACKLOG_FULL]: ErrorCode.WRITE_BACKLOG_FULL,
 }
 
 /** The error code a close code stands for, for clients that did not receive the *error* extension. */

@@ -1,6 +1,7 @@
 /** HTTP endpoints on the relay's port. Errors are JSON: {error: {code, message}}. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
+import type { WriteBacklog } from './write-backlog.js'
 import type { Metrics } from '../metrics.js'
 import { serveDemo } from './demo-page.js'
 import { serveMetrics } from './metrics-endpoint.js'
@@ -22,6 +23,7 @@ export interface HttpContext {
   store: ObjectStore
   draining: () => boolean
   rooms: () => number
+  backlog: WriteBacklog
   metrics: Metrics
   metricsToken?: string
   /** Why this relay cannot reach the other relays (Redis down), or null. */
@@ -43,6 +45,13 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
         sendError(res, 503, ErrorCode.DRAINING, 'relay is shutting down')
         return
       }
+      // A store can answer a ping and still refuse writes (a full disk): failing flushes count too.
+      const { backlog } = ctx
+      const pending = { pendingBytes: backlog.bytes, pendingLimit: backlog.limit, failingDocuments: backlog.failingRooms }
+      if (backlog.failingRooms > 0) {
+        sendJson(res, 503, { error: { code: ErrorCode.STORAGE_UNAVAILABLE, message: `writes to storage (${ctx.store.kind}) are failing for ${backlog.failingRooms} document(s); retrying`, ...pending } })
+        return
+      }
       const clusterProblem = ctx.clusterUnready()
       if (clusterProblem) {
         sendError(res, 503, ErrorCode.CLUSTER_UNAVAILABLE, clusterProblem)
@@ -50,7 +59,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       }
       try {
         await withTimeout(ctx.store.ping(), READY_TIMEOUT_MS)
-        sendJson(res, 200, { status: 'ready', store: ctx.store.kind, rooms: ctx.rooms() })
+        sendJson(res, 200, { status: 'ready', store: ctx.store.kind, rooms: ctx.rooms(), ...pending })
       } catch (err) {
         sendError(res, 503, ErrorCode.STORAGE_UNAVAILABLE, `storage (${ctx.store.kind}) unreachable: ${(err as Error).message}`)
       }

@@ -22,10 +22,11 @@ import { handleHttp } from './http-api.js'
 import { LimitedWebSocket } from './limited-websocket.js'
 import { createRequestLogger } from './request-log.js'
 import { Rooms } from './rooms.js'
+import { WriteBacklog } from './write-backlog.js'
 
 export type RelayConfig = Pick<
   Config,
-  'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
+  'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'MAX_PENDING_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
 > &
   Partial<Pick<Config, 'ADMIN_TOKEN' | 'METRICS_TOKEN' | 'TENANCY'>>
 
@@ -47,6 +48,7 @@ type Admission = { ok: true; principal: Principal; access: Access } | { ok: fals
 export class Relay {
   readonly rooms: Rooms
   readonly docs: DocStore
+  readonly backlog: WriteBacklog
   readonly metrics: Metrics
   readonly cluster: Cluster | undefined
   private readonly http: Server
@@ -60,6 +62,7 @@ export class Relay {
     this.metrics = options.metrics ?? new Metrics()
     this.metrics.observeRelay({ connections: () => this.connections.size, rooms: () => this.rooms.size, roomLoads: () => this.rooms.loads })
     if (store instanceof InstrumentedStore) this.metrics.observeStore(store)
+    this.backlog = new WriteBacklog(config.MAX_PENDING_BYTES)
     this.docs = new DocStore(store, { instanceId: options.instanceId, snapshotRetention: config.SNAPSHOT_RETENTION, logger })
     const cluster = (this.cluster = options.cluster?.(this.docs, this.metrics))
     this.rooms = new Rooms(
@@ -69,6 +72,7 @@ export class Relay {
         flushBytes: config.FLUSH_BYTES,
         compactLogCount: config.COMPACT_LOG_COUNT,
         compactLogBytes: config.COMPACT_LOG_BYTES,
+        backlog: this.backlog,
       },
       logger,
       this.metrics,
@@ -100,6 +104,7 @@ export class Relay {
             store,
             draining: () => this.draining,
             rooms: () => this.rooms.size,
+            backlog: this.backlog,
             metrics: this.metrics,
             metricsToken: config.METRICS_TOKEN,
             clusterUnready: () => cluster?.unreadyReason() ?? null,

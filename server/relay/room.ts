@@ -24,12 +24,15 @@ import { checkUpdate } from './check-update.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
+import type { WriteBacklog } from './write-backlog.js'
 
 export interface RoomOptions {
   flushMs: number
   flushBytes: number
   compactLogCount: number
   compactLogBytes: number
+  /** Shared by every room: accepted bytes not yet written, bounded relay-wide. */
+  backlog: WriteBacklog
 }
 
 /** A connection as the room sees it. */
@@ -157,6 +160,12 @@ export class Room implements ClusterRoom {
       }
       return
     }
+    if (this.options.backlog.full) {
+      throw new YrelayError(
+        ErrorCode.WRITE_BACKLOG_FULL,
+        `storage is not keeping up: ${this.options.backlog.bytes} bytes are waiting to be written; your change was not applied, retry shortly`,
+      )
+    }
     this.broadcast(syncType === 2 ? frame : step2FrameAsUpdate(frame), peer)
     this.metrics.updatesIn.inc()
     this.metrics.updatesOut.inc(this.peers.size - 1)
@@ -167,6 +176,7 @@ export class Room implements ClusterRoom {
     this.pending.push(update)
     this.pendingBytes += update.byteLength
     this.localPending++
+    this.options.backlog.accepted(update.byteLength)
     this.scheduleFlush()
   }
 
@@ -186,6 +196,7 @@ export class Room implements ClusterRoom {
     if (this.state !== 'ready') return
     this.pending.push(update)
     this.pendingBytes += update.byteLength
+    this.options.backlog.accepted(update.byteLength)
     this.scheduleFlush()
   }
 
@@ -369,8 +380,10 @@ export class Room implements ClusterRoom {
       this.link?.persisted(this.localWritten, key)
       this.logsSinceCompaction++
       this.logBytesSinceCompaction += merged.byteLength
+      this.options.backlog.written(bytes)
     }
     this.lastWriteError = null
+    this.options.backlog.writeSucceeded(this)
     for (const [peer, count] of acks) {
       if (count <= peer.savedUpdates) continue
       peer.savedUpdates = count
@@ -380,6 +393,7 @@ export class Room implements ClusterRoom {
 
   private afterWrite(): void {
     if (this.lastWriteError) {
+      this.options.backlog.writeFailed(this)
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs ? this.retryMs * 2 : FIRST_RETRY_MS)
       this.logger.warn({ doc: this.name, err: this.lastWriteError, pending: this.pending.length, retryMs: this.retryMs }, 'flush failed; will retry')
       this.timer = setTimeout(() => this.startWrite(), this.retryMs)
@@ -440,6 +454,7 @@ export class Room implements ClusterRoom {
   close(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
+    this.options.backlog.writeSucceeded(this)
     this.state = 'closed'
     this.link?.close()
   }

@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DocStore } from '../../server/docs/doc-store.js'
 import { testCleanup } from '../support/cleanup.js'
-import { sleep, synced, waitFor, type TestClient } from '../support/clients.js'
+import { sleep, synced, waitFor } from '../support/clients.js'
 import { stateOfDoc, stateOfUpdate } from '../support/doc-state.js'
 import { spawnRelay, type RelayProcess } from '../support/relay.js'
-import { LONG, int, testSeed, type Rng } from '../support/seed.js'
+import { edit, holdsAll, type Editor } from '../support/editors.js'
+import { LONG, int, testSeed } from '../support/seed.js'
 import { freePort } from '../support/s3-server.js'
 import { s3Env, s3Store } from '../support/stores.js'
 
@@ -20,28 +21,6 @@ const cleanup = testCleanup()
 const CYCLES = Number(process.env.CRASH_CYCLES ?? (LONG ? 100 : 10))
 const CLIENTS = 10
 const DOC = 'crash/loop'
-
-interface Editor {
-  client: TestClient
-  /** Every element this client inserted into the array and every key it set in the map. */
-  typed: string[]
-}
-
-function edit(rng: Rng, editor: Editor, index: number): void {
-  const token = `c${index}-${editor.typed.length}`
-  const array = editor.client.doc.getArray<string>('a')
-  editor.client.doc.transact(() => {
-    array.insert(int(rng, 0, array.length), [token])
-    editor.client.doc.getMap('m').set(token, editor.typed.length)
-  })
-  editor.typed.push(token)
-}
-
-function holdsAll(doc: Y.Doc, tokens: string[]): boolean {
-  const array = new Set(doc.getArray<string>('a').toArray())
-  const map = doc.getMap('m')
-  return tokens.every((t) => array.has(t) && map.has(t))
-}
 
 describe('crash loop', () => {
   it(`loses no edit of ${CLIENTS} clients through ${CYCLES} SIGKILLs of the relay`, { timeout: LONG ? 3_600_000 : 300_000 }, async () => {
@@ -51,12 +30,12 @@ describe('crash loop', () => {
     let relay: RelayProcess = await spawnRelay(bucket, port)
     cleanup.defer(() => relay.stop('SIGKILL'))
 
-    const editors: Editor[] = Array.from({ length: CLIENTS }, () => ({ client: cleanup.client(relay.url, DOC), typed: [] }))
+    const editors: Editor[] = Array.from({ length: CLIENTS }, (_, i) => ({ client: cleanup.client(relay.url, DOC), name: `c${i}`, typed: [] }))
     await Promise.all(editors.map((e) => synced(e.client)))
     let editing = true
-    const typing = editors.map(async (editor, i) => {
+    const typing = editors.map(async (editor) => {
       while (editing) {
-        edit(rng, editor, i)
+        edit(rng, editor)
         await sleep(int(rng, 20, 120))
       }
     })

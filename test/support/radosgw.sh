@@ -3,6 +3,7 @@
 # S3 gateway on 127.0.0.1:PORT, for the tests. Prints "READY <port>" once S3 answers.
 #   test/support/radosgw.sh up DIR PORT ACCESS_KEY SECRET_KEY
 #   test/support/radosgw.sh down DIR
+#   test/support/radosgw.sh gateway-stop DIR / gateway-start DIR PORT   (an S3 outage, data kept)
 set -euo pipefail
 
 free_port() {
@@ -99,8 +100,32 @@ down() {
   rm -rf "$dir"
 }
 
+# Stops only the S3 gateway, leaving the cluster (and the objects) in place: S3 is unreachable.
+gateway_stop() {
+  local dir=$1 f="$1/run/client.rgw.pid" p
+  [ -f "$f" ] || return 0
+  p=$(cat "$f")
+  kill "$p" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$p" 2>/dev/null || true
+}
+
+# Starts the gateway again on the same cluster and port; prints "READY <port>" once S3 answers.
+gateway_start() {
+  local dir=$1 port=$2
+  retry 5 radosgw -c "$dir/ceph.conf" -n client.rgw || { echo "radosgw did not start" >&2; exit 1; }
+  for ((i = 0; i < 240; i++)); do
+    curl -s -m 1 -o /dev/null "http://127.0.0.1:$port/" && { echo "READY $port"; return; }
+    sleep 0.25
+  done
+  echo "radosgw is not answering on $port" >&2
+  exit 1
+}
+
 case "${1:-}" in
   up) shift; up "$@" ;;
+  gateway-stop) shift; gateway_stop "$@" ;;
+  gateway-start) shift; gateway_start "$@" ;;
   down) shift; down "$@" ;;
-  *) echo "usage: $0 up DIR PORT ACCESS_KEY SECRET_KEY | down DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 up DIR PORT ACCESS_KEY SECRET_KEY | down DIR | gateway-stop DIR | gateway-start DIR PORT" >&2; exit 2 ;;
 esac

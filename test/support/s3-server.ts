@@ -19,6 +19,10 @@ export interface S3Server {
   secretAccessKey: string
   region: string
   stop(): Promise<void>
+  /** Stops the S3 gateway only (requests are refused; the stored objects stay). */
+  stopGateway(): Promise<void>
+  /** Starts the gateway again on the same port and data; resolves once it answers. */
+  startGateway(): Promise<void>
 }
 
 export async function freePort(): Promise<number> {
@@ -49,6 +53,12 @@ export async function startRadosgw(): Promise<S3Server> {
         region: 'us-east-1',
         stop: async () => {
           await run(SCRIPT, ['down', dir], { timeout: 30_000 })
+        },
+        stopGateway: async () => {
+          await run(SCRIPT, ['gateway-stop', dir], { timeout: 30_000 })
+        },
+        startGateway: async () => {
+          await run(SCRIPT, ['gateway-start', dir, String(port)], { timeout: 120_000 })
         },
       }
     } catch (err) {
