@@ -114,7 +114,8 @@ describe('convergence', () => {
         const edits = int(rng, 0, 3)
         for (let e = 0; e < edits; e++) randomEdit(rng, c.doc, `c${i}r${round}-`)
       }
-      const event = int(rng, 0, 99)
+      // Random restarts, and at least one of each kind in every run.
+      const event = round === Math.floor(ROUNDS / 3) ? 0 : round === Math.floor((2 * ROUNDS) / 3) ? 7 : int(rng, 0, 99)
       if (event < 6) {
         // SIGKILL: whatever was acknowledged must already be in storage, with no help from anyone.
         await relay.stop('SIGKILL')

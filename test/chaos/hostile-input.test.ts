@@ -23,7 +23,7 @@ import { tempDir } from '../support/stores.js'
 
 const cleanup = testCleanup()
 // Each refused frame costs a connection: about 300-1,000 frames a second on two busy cores.
-const FRAMES = Number(process.env.FUZZ_FRAMES ?? (LONG ? 120_000 : 6_000))
+const FRAMES = Number(process.env.FUZZ_FRAMES ?? (LONG ? 100_000 : 4_000))
 const WORKERS = Number(process.env.FUZZ_WORKERS ?? 16)
 const FUZZ_DOCS = 4
 const VICTIMS = 3
