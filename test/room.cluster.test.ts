@@ -10,6 +10,7 @@ import { DocStore } from '../server/docs/doc-store.js'
 import { singleTenantRef } from '../server/docs/layout.js'
 import { Metrics } from '../server/metrics.js'
 import { Room, type Peer } from '../server/relay/room.js'
+import { WriteBacklog } from '../server/relay/write-backlog.js'
 import { DirectoryStore } from '../server/store/directory-store.js'
 import { encodeAwarenessMessage, encodeSyncUpdate, parseAwarenessUpdate, parseMessage } from '../shared/protocol.js'
 import { tempDir } from './support/stores.js'
@@ -63,7 +64,7 @@ async function storedText(docs: DocStore, name: string): Promise<string> {
 async function openRoom(name: string): Promise<{ room: Room; docs: DocStore; link: RecordingLink }> {
   const docs = new DocStore(new DirectoryStore(await tempDir()), { instanceId: 'unit', snapshotRetention: 2 })
   const link = new RecordingLink()
-  const options = { flushMs: 60_000, flushBytes: 1 << 20, compactLogCount: 50, compactLogBytes: 1 << 23 }
+  const options = { flushMs: 60_000, flushBytes: 1 << 20, compactLogCount: 50, compactLogBytes: 1 << 23, backlog: new WriteBacklog(1 << 28) }
   const room = new Room(name, singleTenantRef(name), docs, options, pino({ level: 'silent' }), new Metrics(), () => {}, (r: ClusterRoom) => {
     expect(r.name).toBe(name)
     return link
