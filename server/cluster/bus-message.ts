@@ -30,6 +30,9 @@ export type BusMessage = Envelope &
     | { kind: typeof BusKind.SAVED; n: number }
   )
 
+/** A message without its envelope, as a room link composes it. */
+export type BusBody = BusMessage extends infer M ? (M extends BusMessage ? Omit<M, keyof Envelope> : never) : never
+
 export function encodeBusMessage(msg: BusMessage): Buffer {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, msg.kind)

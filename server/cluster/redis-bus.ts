@@ -16,7 +16,7 @@ import type { DocStore } from '../docs/doc-store.js'
 import { mergeMany } from '../docs/merge.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { BusKind, decodeBusMessage, encodeBusMessage, type BusMessage } from './bus-message.js'
+import { BusKind, decodeBusMessage, encodeBusMessage, type BusBody, type BusMessage } from './bus-message.js'
 import type { Cluster, ClusterRoom, RoomLink } from './link.js'
 
 export interface RedisBusOptions {
@@ -188,8 +188,8 @@ class RedisLink implements RoomLink {
     private readonly epoch: number,
   ) {}
 
-  private send(kind: BusMessage['kind'], fields: Record<string, unknown>, to = ''): void {
-    this.bus.publish(this.channel, { kind, from: this.bus.options.instanceId, epoch: this.epoch, to, ...fields } as BusMessage)
+  private send(body: BusBody, to = ''): void {
+    this.bus.publish(this.channel, { ...body, from: this.bus.options.instanceId, epoch: this.epoch, to })
   }
 
   loaded(): void {
@@ -205,22 +205,22 @@ class RedisLink implements RoomLink {
   /** Step 1 to every relay with the room open; each answers with step 2 and its own step 1. */
   private askPeers(): void {
     if (!this.isLoaded || !this.isSubscribed || !this.room.isReady) return
-    this.send(BusKind.STEP1, { answerBack: true, stateVector: this.room.stateVector() })
+    this.send({ kind: BusKind.STEP1, answerBack: true, stateVector: this.room.stateVector() })
     const awareness = this.room.localAwarenessFrame()
-    if (awareness) this.send(BusKind.AWARENESS, { frame: awareness })
+    if (awareness) this.send({ kind: BusKind.AWARENESS, frame: awareness })
   }
 
   update(update: Uint8Array): void {
-    this.send(BusKind.UPDATE, { n: ++this.localUpdates, update })
+    this.send({ kind: BusKind.UPDATE, n: ++this.localUpdates, update })
   }
 
   awareness(frame: Uint8Array): void {
-    this.send(BusKind.AWARENESS, { frame })
+    this.send({ kind: BusKind.AWARENESS, frame })
   }
 
   persisted(localUpdates: number): void {
     this.localDurable = localUpdates
-    this.send(BusKind.SAVED, { n: localUpdates })
+    this.send({ kind: BusKind.SAVED, n: localUpdates })
   }
 
   onMessage(msg: BusMessage): void {
@@ -236,11 +236,11 @@ class RedisLink implements RoomLink {
         // Still loading: this relay sends its own step 1 once loaded, and gets the same answer.
         if (!this.room.isReady) return
         const unwritten = this.localUpdates > this.localDurable ? this.localUpdates : 0
-        this.send(BusKind.STEP2, { n: unwritten, update: this.room.diffFor(msg.stateVector) }, msg.from)
+        this.send({ kind: BusKind.STEP2, n: unwritten, update: this.room.diffFor(msg.stateVector) }, msg.from)
         if (msg.answerBack) {
-          this.send(BusKind.STEP1, { answerBack: false, stateVector: this.room.stateVector() }, msg.from)
+          this.send({ kind: BusKind.STEP1, answerBack: false, stateVector: this.room.stateVector() }, msg.from)
           const awareness = this.room.localAwarenessFrame()
-          if (awareness) this.send(BusKind.AWARENESS, { frame: awareness }, msg.from)
+          if (awareness) this.send({ kind: BusKind.AWARENESS, frame: awareness }, msg.from)
         }
         break
       }
