@@ -66,14 +66,8 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   })
-  /** Set by the Redis fan-out: 1 connected, 0 not; absent from the output while never set. */
-  readonly redisConnected = new Gauge({
-    name: 'yrelay_redis_connected',
-    help: '1 while the Redis connection is up, 0 while it is down (only when REDIS_URL is set)',
-    registers: [this.registry],
-  })
-
   private readonly recent: Refusal[] = []
+  private redisGauge: Gauge | undefined
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'yrelay_' })
@@ -81,6 +75,24 @@ export class Metrics {
 
   private counter(name: string, help: string): Counter {
     return new Counter({ name, help, registers: [this.registry] })
+  }
+
+  /**
+   * 1 while the Redis connection is up, 0 while it is down. Created when the Redis fan-out
+   * first sets it, so a relay without Redis does not report a Redis that looks down.
+   */
+  get redisConnected(): Gauge {
+    this.redisGauge ??= new Gauge({
+      name: 'yrelay_redis_connected',
+      help: '1 while the Redis connection is up, 0 while it is down (only when REDIS_URL is set)',
+      registers: [this.registry],
+    })
+    return this.redisGauge
+  }
+
+  async redisState(): Promise<'off' | 'connected' | 'down'> {
+    if (!this.redisGauge) return 'off'
+    return (await this.redisGauge.get()).values[0]?.value === 1 ? 'connected' : 'down'
   }
 
   /** Connection and room gauges, read from the relay when scraped. */

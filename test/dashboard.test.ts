@@ -63,6 +63,7 @@ describe('admin dashboard', () => {
     expect(await page.textContent('#rooms-count')).toBe('2')
     expect(await page.textContent('#storage')).toBe('ready')
     expect(await page.textContent('#storage-detail')).toMatch(/^s3, answered in \d+ ms$/)
+    expect(await page.textContent('#redis')).toBe('not used')
     const rooms = await page.$$eval('#rooms tbody tr', (trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells).map((td) => td.textContent)))
     expect(rooms).toEqual([
       ['plans/2027', '2', 'ready'],
@@ -101,6 +102,11 @@ describe('admin dashboard', () => {
     const ok = await fetch(`${base}/admin/api/overview`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('cache-control')).toBe('no-store')
+    expect(((await ok.json()) as { redis: string }).redis).toBe('off')
+    // What the Redis fan-out reports through its gauge (test/cluster tests drive the real one).
+    on.relay.metrics.redisConnected.set(0)
+    const down = await fetch(`${base}/admin/api/overview`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    expect(((await down.json()) as { redis: string }).redis).toBe('down')
     const page = await fetch(`${base}/admin`)
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
     expect(await page.text()).not.toContain(ADMIN_TOKEN)

@@ -29,6 +29,8 @@ describe('/metrics', () => {
     const before = await scrape(r.port)
     expect(value(before, 'yrelay_connections')).toBe(0)
     expect(value(before, 'yrelay_rooms_loaded')).toBe(0)
+    // No Redis here: the gauge is absent rather than reporting a Redis that looks down.
+    expect([...before.keys()].some((k) => k.startsWith('yrelay_redis_connected'))).toBe(false)
 
     const a = cleanup.client(r.url, 'metrics/doc')
     const b = cleanup.client(r.url, 'metrics/doc')

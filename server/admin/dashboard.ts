@@ -128,6 +128,7 @@ async function overview(ctx: DashboardContext) {
       .slice(0, MAX_ROOMS),
     refusals: ctx.metrics.recentRefusals(),
     storage: { ...storage, requests: ctx.store instanceof InstrumentedStore ? ctx.store.counts : {} },
+    redis: await ctx.metrics.redisState(),
     process: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
   }
 }

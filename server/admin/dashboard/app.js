@@ -63,6 +63,8 @@ async function refresh() {
     $('storage').className = `big ${o.storage.ready ? 'ok' : 'bad'}`
     $('storage-detail').textContent = o.storage.ready ? `${o.storage.kind}, answered in ${o.storage.latencyMs} ms` : `${o.storage.kind}: ${o.storage.error}`
     $('process').textContent = `RSS ${bytes(o.process.rssBytes)}, heap ${bytes(o.process.heapUsedBytes)}`
+    $('redis').textContent = { off: 'not used', connected: 'connected', down: 'down' }[o.redis]
+    $('redis').className = o.redis === 'down' ? 'bad' : ''
     fill('rooms', o.rooms.map((r) => [docLink(r.name), r.connections, r.state]), 'no document is open')
     fill('refusals', o.refusals.map((r) => [new Date(r.at).toLocaleTimeString(), r.code, r.via, r.doc ?? '', r.message]), 'no refusals since start')
     fill('requests', Object.entries(o.storage.requests).map(([op, c]) => [op, c.ok, c.error, bytes(c.bytes)]), 'no requests yet')
