@@ -14,13 +14,13 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DocStore } from '../../server/docs/doc-store.js'
 import { DirectoryStore } from '../../server/store/directory-store.js'
-import type { ObjectStore } from '../../server/store/object-store.js'
+import type { ObjectStore, PutOptions } from '../../server/store/object-store.js'
 import { S3Store } from '../../server/store/s3-store.js'
 import { CloseCode } from '../../shared/errors.js'
 import { testCleanup } from '../support/cleanup.js'
 import { sleep, synced, waitFor } from '../support/clients.js'
 import { edit, holdsAll, type Editor } from '../support/editors.js'
-import { spawnRelay, type RelayProcess } from '../support/relay.js'
+import { spawnRelay, startRelay, type RelayProcess } from '../support/relay.js'
 import { startRadosgw } from '../support/s3-server.js'
 import { LONG, int, testSeed, type Rng } from '../support/seed.js'
 
@@ -33,12 +33,33 @@ const MAX_PENDING_BYTES = 1024 * 1024
 const HEAVY_EDIT = 'h'.repeat(64 * 1024)
 const DOCS = ['outage/one', 'outage/two']
 
+/** What the outage driver needs of a relay: a process, or one in this test's process. */
+type Outaged = Pick<RelayProcess, 'url' | 'port' | 'stop'>
+
+/** A directory store whose writes fail with ENOSPC while `full`: a full disk at the file-system boundary. */
+class DiskThatFills extends DirectoryStore {
+  full = false
+  override async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
+    if (this.full) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${key}' (injected)`), { code: 'ENOSPC' })
+    return super.put(key, body, options)
+  }
+}
+
+function tryMount(args: string[]): boolean {
+  try {
+    execFileSync('mount', args, { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
 interface Readiness {
   status: number
   pendingBytes: number
 }
 
-async function readiness(relay: RelayProcess): Promise<Readiness> {
+async function readiness(relay: Outaged): Promise<Readiness> {
   const res = await fetch(`http://127.0.0.1:${relay.port}/readyz`)
   const body = (await res.json()) as { pendingBytes?: number; error?: { pendingBytes?: number } }
   return { status: res.status, pendingBytes: body.pendingBytes ?? body.error?.pendingBytes ?? -1 }
@@ -51,7 +72,7 @@ async function readiness(relay: RelayProcess): Promise<Readiness> {
 async function underOutage(
   name: string,
   rng: Rng,
-  relay: RelayProcess,
+  relay: Outaged,
   store: ObjectStore,
   breakStorage: () => Promise<void>,
   repairStorage: () => Promise<void>,
@@ -184,23 +205,45 @@ describe('storage outages', () => {
   it(`a full disk under the directory store for ${DISK_FULL_MS / 1000} s loses nothing and stays bounded`, { timeout: DISK_FULL_MS * 2 + 240_000 }, async () => {
     const { seed, rng } = testSeed('disk-full')
     const dir = await mkdtemp(join(tmpdir(), 'yrelay-full-'))
-    // A 4 MB tmpfs fills within seconds under the heavy writer; growing it is the repair.
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir])
-    cleanup.defer(() => execFileSync('umount', ['-l', dir]))
-    const relay = await spawnRelay({ DATA_DIR: dir, MAX_PENDING_BYTES: String(MAX_PENDING_BYTES), COMPACT_LOG_COUNT: '1000000', COMPACT_LOG_BYTES: String(2 ** 40) })
-    cleanup.defer(() => relay.stop('SIGKILL'))
-    const fill = () => {
-      // Whatever space is left goes to a ballast file, so the next flush fails with ENOSPC.
-      try {
-        execFileSync('dd', ['if=/dev/zero', `of=${join(dir, '.ballast')}`, 'bs=64k'], { stdio: 'ignore' })
-      } catch {
-        // dd stops with an error once the disk is full: that is the point.
+    const limits = { MAX_PENDING_BYTES: MAX_PENDING_BYTES, COMPACT_LOG_COUNT: 1_000_000, COMPACT_LOG_BYTES: 2 ** 40 }
+    let relay: Outaged
+    let fill: () => Promise<void>
+    let grow: () => Promise<void>
+    if (process.env.DISK_FULL_INJECT !== '1' && tryMount(['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir])) {
+      // A 4 MB tmpfs fills within seconds under the heavy writer; growing it is the repair.
+      cleanup.defer(() => execFileSync('umount', ['-l', dir]))
+      const process_ = await spawnRelay({ DATA_DIR: dir, ...Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, String(v)])) })
+      cleanup.defer(() => process_.stop('SIGKILL'))
+      relay = process_
+      fill = () => {
+        // Whatever space is left goes to a ballast file, so the next flush fails with ENOSPC.
+        try {
+          execFileSync('dd', ['if=/dev/zero', `of=${join(dir, '.ballast')}`, 'bs=64k'], { stdio: 'ignore' })
+        } catch {
+          // dd stops with an error once the disk is full: that is the point.
+        }
+        return Promise.resolve()
       }
-      return Promise.resolve()
-    }
-    const grow = () => {
-      execFileSync('mount', ['-o', 'remount,size=256m', dir])
-      return Promise.resolve()
+      grow = () => {
+        execFileSync('mount', ['-o', 'remount,size=256m', dir])
+        return Promise.resolve()
+      }
+    } else {
+      // No privilege to mount: the same outage as ENOSPC at the store's file-system boundary,
+      // with the relay in this process (the final check then follows a drain, not a SIGKILL).
+      console.log('[disk-full] cannot mount a tmpfs here: injecting ENOSPC into the directory store instead')
+      const store = new DiskThatFills(dir)
+      const inProcess = await startRelay(store, limits)
+      let stopped = false
+      const stop = async () => {
+        if (!stopped) await inProcess.stop().catch(() => {})
+        stopped = true
+        return 0
+      }
+      cleanup.defer(stop)
+      relay = { url: inProcess.url, port: inProcess.port, stop }
+      fill = () => Promise.resolve(void (store.full = true))
+      grow = () => Promise.resolve(void (store.full = false))
     }
     const summary = await underOutage('disk-full', rng, relay, new DirectoryStore(dir), fill, grow, DISK_FULL_MS)
     console.log(`[disk-full] seed ${seed}: ${summary}`)
