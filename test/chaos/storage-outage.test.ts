@@ -103,7 +103,10 @@ async function underOutage(
   let heavyStarted = false
   const heavyTyping = (async () => {
     while (editing) {
-      if (heavyStarted) edit(rng, heavy, HEAVY_EDIT)
+      // Until its first refusal: y-websocket sends everything a relay lacks as one message, so
+      // a writer refused for long would pile up more than MAX_MESSAGE_BYTES and then be
+      // refused with 4413 on every reconnect.
+      if (heavyStarted && backlogRefusals.length === 0) edit(rng, heavy, HEAVY_EDIT)
       await sleep(int(rng, 100, 250))
     }
   })()
