@@ -9,9 +9,9 @@ export class RelayHttpError extends YrelayError {
     code: ErrorCode,
     message: string,
     readonly status: number,
-    readonly details: Record<string, unknown>,
+    override readonly details: Record<string, unknown>,
   ) {
-    super(code, message)
+    super(code, message, { details })
     this.name = 'RelayHttpError'
   }
 }

@@ -19,7 +19,7 @@ import { ConfigError, configSchema, loadConfig } from './config.js'
 import { randomInstanceId } from './docs/seq.js'
 import { createLogger } from './logger.js'
 import { Relay } from './relay/relay.js'
-import { createStore } from './store/create-store.js'
+import { createBlobSigner, createStore } from './store/create-store.js'
 
 const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-dir ./data] [--<variable> value ...]
        yrelay token --sub <user> [--team <id>:<role>]... [--space <id>:<role>]... [--role <role>] [--expires-in <seconds>]
@@ -166,7 +166,7 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
   }
   const cluster = createCluster(config, instanceId, logger)
   if (config.CLUSTER !== 'off') logger.info({ cluster: config.CLUSTER }, `sharing documents with other relays (${config.CLUSTER})`)
-  const relay = new Relay({ config, store, access, instanceId, logger, cluster })
+  const relay = new Relay({ config, store, access, instanceId, logger, cluster, signer: createBlobSigner(config) })
   const { url } = await relay.listen()
   logger.info({ url, instanceId }, `yrelay listening on ${url}`)
   // For the person who started it, on stderr: stdout carries only log lines (one JSON object each).

@@ -6,6 +6,14 @@ import { z } from 'zod'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
+const nonNegativeInt = z.coerce.number().int().nonnegative()
+const optionalLimit = z.coerce.number().int().nonnegative().optional()
+/** "profiles/=3,drafts/=50" → {"profiles/": 3, "drafts/": 50}. */
+const prefixLimits = z
+  .string()
+  .regex(/^([A-Za-z0-9_-][A-Za-z0-9._/-]*\/=\d+)(,[A-Za-z0-9_-][A-Za-z0-9._/-]*\/=\d+)*$/, 'must be <prefix>/=<count> pairs separated by commas')
+  .transform((v) => Object.fromEntries(v.split(',').map((pair) => [pair.slice(0, pair.lastIndexOf('=')), Number(pair.slice(pair.lastIndexOf('=') + 1))])))
+  .optional()
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes')
@@ -46,6 +54,21 @@ export const configSchema = z.object({
   COMPACT_LOG_COUNT: positiveInt.default(50).describe('log objects per document that trigger compaction'),
   COMPACT_LOG_BYTES: positiveInt.default(8 * 1024 * 1024).describe('log bytes per document that trigger compaction'),
   SNAPSHOT_RETENTION: positiveInt.default(2).describe('snapshots kept per document, the newest included'),
+  S3_PUBLIC_ENDPOINT: z.url().optional().describe('S3 endpoint as browsers reach it, for presigned blob URLs; default S3_ENDPOINT'),
+  PUBLIC_URL: z.url().optional().describe('base URL clients reach this relay at, for the blob URLs it signs itself (directory store); default http://HOST:PORT'),
+  BLOB_URL_TTL_SECONDS: positiveInt.max(7 * 24 * 3600).default(900).describe('lifetime of presigned blob upload and download URLs'),
+  LIMIT_SCOPE_BYTES: optionalLimit.describe('bytes stored per scope (documents + blobs); a token\'s limits claim overrides it'),
+  LIMIT_SCOPE_DOCUMENTS: optionalLimit.describe('documents per scope; a token\'s limits claim overrides it'),
+  LIMIT_PREFIX_DOCUMENTS: prefixLimits.describe('documents per sub-prefix of a scope, e.g. "profiles/=3,drafts/=50"'),
+  LIMIT_DOCUMENT_BYTES: optionalLimit.describe('largest document (bytes of its merged state)'),
+  LIMIT_BLOB_BYTES: positiveInt.default(100 * 1024 * 1024).describe('largest blob accepted for upload'),
+  LIMIT_UPDATES_PER_SECOND: nonNegativeInt.default(1000).describe('update messages per second per connection (token bucket of one second; 0 = off); past it the connection closes with 4529'),
+  LIMIT_UPDATE_BYTES_PER_SECOND: nonNegativeInt.default(32 * 1024 * 1024).describe('update bytes per second per connection (0 = off); past it the connection closes with 4529'),
+  LIMIT_CONNECTIONS: nonNegativeInt.default(20_000).describe('open WebSocket connections in all (0 = no limit)'),
+  LIMIT_CONNECTIONS_PER_USER: nonNegativeInt.default(200).describe('open WebSocket connections per token subject (0 = no limit)'),
+  USAGE_WEBHOOK_URL: z.url().optional().describe('POST {scope, bytes, documents} here when a scope\'s usage changes (coalesced, retried)'),
+  USAGE_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional().describe('HMAC-SHA256 key for the webhook\'s x-yrelay-signature header'),
+  USAGE_WEBHOOK_INTERVAL_MS: positiveInt.default(5000).describe('at most one webhook per scope per this many milliseconds'),
   INSTANCE_ID: z
     .string()
     .regex(/^[a-z0-9]{4,16}$/, 'must be 4-16 lowercase letters or digits')
@@ -94,6 +117,8 @@ const EXAMPLES: Partial<Record<keyof Config, string>> = {
   INSTANCE_ID: 'relay1',
   REDIS_URL: 'redis://127.0.0.1:6379',
   POLL_MS: '2000',
+  LIMIT_PREFIX_DOCUMENTS: 'profiles/=3',
+  USAGE_WEBHOOK_URL: 'https://app.example.com/hooks/usage',
   LOG_LEVEL: 'info',
   LOG_FORMAT: 'json',
 }
@@ -135,6 +160,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const cluster = config.CLUSTER ?? (config.REDIS_URL ? 'redis' : 'off')
   if (cluster === 'redis' && !config.REDIS_URL) problems.push('REDIS_URL: required with CLUSTER=redis (e.g. REDIS_URL=redis://127.0.0.1:6379)')
   if (cluster !== 'redis' && config.REDIS_URL) problems.push(`REDIS_URL: set, but CLUSTER=${cluster} does not use Redis; remove one of them`)
+  if (config.USAGE_WEBHOOK_URL && !config.USAGE_WEBHOOK_SECRET) {
+    problems.push('USAGE_WEBHOOK_SECRET: required with USAGE_WEBHOOK_URL so the app can verify the webhook (e.g. USAGE_WEBHOOK_SECRET=<16+ random characters>)')
+  }
   if (problems.length > 0) throw new ConfigError(problems)
   return { ...config, AUTH_MODE: mode, CLUSTER: cluster }
 }

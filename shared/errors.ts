@@ -14,6 +14,11 @@ export const ErrorCode = {
   PROTOCOL_UNSUPPORTED: 'protocol_unsupported',
   RATE_LIMITED: 'rate_limited',
   QUOTA_EXCEEDED: 'quota_exceeded',
+  TOO_MANY_CONNECTIONS: 'too_many_connections',
+  BLOB_DELETED: 'blob_deleted',
+  BLOB_MISMATCH: 'blob_mismatch',
+  SIGNED_URL_INVALID: 'signed_url_invalid',
+  SIGNED_URL_EXPIRED: 'signed_url_expired',
   DRAINING: 'relay_draining',
   /** Client side: the app's token function failed or returned nothing usable. */
   TOKEN_UNAVAILABLE: 'token_unavailable',
@@ -66,6 +71,7 @@ const CLOSE_CODE_OF: Partial<Record<ErrorCode, CloseCode>> = {
   [ErrorCode.DOC_DELETED]: CloseCode.DOC_DELETED,
   [ErrorCode.PROTOCOL_UNSUPPORTED]: CloseCode.PROTOCOL_UNSUPPORTED,
   [ErrorCode.RATE_LIMITED]: CloseCode.RATE_LIMITED,
+  [ErrorCode.TOO_MANY_CONNECTIONS]: CloseCode.RATE_LIMITED,
   [ErrorCode.DRAINING]: CloseCode.DRAINING,
   [ErrorCode.WRITE_BACKLOG_FULL]: CloseCode.WRITE_BACKLOG_FULL,
   [ErrorCode.MEMBERSHIP_UNAVAILABLE]: CloseCode.DEPENDENCY_UNAVAILABLE,
@@ -107,13 +113,45 @@ export function errorCodeForClose(closeCode: number): ErrorCode {
   return ERROR_CODE_OF_CLOSE[closeCode] ?? ErrorCode.INTERNAL
 }
 
+const HTTP_STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.BAD_DOC_NAME]: 400,
+  [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.BAD_MESSAGE]: 400,
+  [ErrorCode.BLOB_MISMATCH]: 400,
+  [ErrorCode.UNAUTHORIZED]: 401,
+  [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.SIGNED_URL_INVALID]: 403,
+  [ErrorCode.SIGNED_URL_EXPIRED]: 403,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.DOC_DELETED]: 404,
+  [ErrorCode.BLOB_DELETED]: 404,
+  [ErrorCode.STORE_KEY_CONFLICT]: 409,
+  [ErrorCode.STORE_PRECONDITION_FAILED]: 412,
+  [ErrorCode.MESSAGE_TOO_LARGE]: 413,
+  [ErrorCode.PROTOCOL_UNSUPPORTED]: 426,
+  [ErrorCode.RATE_LIMITED]: 429,
+  [ErrorCode.TOO_MANY_CONNECTIONS]: 429,
+  [ErrorCode.QUOTA_EXCEEDED]: 403,
+  [ErrorCode.DRAINING]: 503,
+  [ErrorCode.MEMBERSHIP_UNAVAILABLE]: 503,
+  [ErrorCode.STORAGE_UNAVAILABLE]: 503,
+}
+
+/** The HTTP status for an error code; anything unexpected is the relay's fault. */
+export function httpStatusFor(code: ErrorCode): number {
+  return HTTP_STATUS_OF[code] ?? 500
+}
+
 /** An error that carries a stable code, for logs, HTTP bodies and extension messages alike. */
 export class YrelayError extends Error {
   readonly code: ErrorCode
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** Facts a client can act on (a tombstone's time and author, a limit and its usage), sent with the code. */
+  readonly details?: Record<string, unknown>
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options)
     this.name = 'YrelayError'
     this.code = code
+    this.details = options?.details
   }
 }
 

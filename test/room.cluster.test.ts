@@ -8,6 +8,7 @@ import * as Y from 'yjs'
 import type { ClusterRoom, RoomLink } from '../server/cluster/link.js'
 import { DocStore } from '../server/docs/doc-store.js'
 import { singleTenantRef } from '../server/docs/layout.js'
+import { Tombstones } from '../server/docs/tombstones.js'
 import { Metrics } from '../server/metrics.js'
 import { Room, type Peer } from '../server/relay/room.js'
 import { WriteBacklog } from '../server/relay/write-backlog.js'
@@ -47,6 +48,7 @@ class FramePeer implements Peer {
     this.frames.push(frame)
   }
   close(): void {}
+  refuse(): void {}
 }
 
 function textUpdate(text: string): Uint8Array {
@@ -62,10 +64,11 @@ async function storedText(docs: DocStore, name: string): Promise<string> {
 }
 
 async function openRoom(name: string): Promise<{ room: Room; docs: DocStore; link: RecordingLink }> {
-  const docs = new DocStore(new DirectoryStore(await tempDir()), { instanceId: 'unit', snapshotRetention: 2 })
+  const store = new DirectoryStore(await tempDir())
+  const docs = new DocStore(store, { instanceId: 'unit', snapshotRetention: 2 })
   const link = new RecordingLink()
   const options = { flushMs: 60_000, flushBytes: 1 << 20, compactLogCount: 50, compactLogBytes: 1 << 23, backlog: new WriteBacklog(1 << 28) }
-  const room = new Room(name, singleTenantRef(name), docs, options, pino({ level: 'silent' }), new Metrics(), () => {}, (r: ClusterRoom) => {
+  const room = new Room(name, singleTenantRef(name), { docs, tombstones: new Tombstones(store) }, options, pino({ level: 'silent' }), new Metrics(), () => {}, (r: ClusterRoom) => {
     expect(r.name).toBe(name)
     return link
   })

@@ -32,6 +32,17 @@ export interface Access {
   canWrite: boolean
 }
 
+export interface ScopeAccess {
+  scope: string
+  role: Role
+  canWrite: boolean
+}
+
+/** The token a request carries: `?token=` or `Authorization: Bearer`. */
+export function tokenOf(params: URLSearchParams, authorization: string | undefined): string | undefined {
+  return params.get('token') ?? authorization?.match(/^Bearer (.+)$/i)?.[1]
+}
+
 export const MAX_TOKEN_LENGTH = 8192
 const SEGMENT_RULE = 'must be 1-128 letters, digits, ".", "_" or "-", not starting with "."'
 const segment = z.string().refine(isValidSegment, SEGMENT_RULE)
@@ -45,12 +56,19 @@ const count = z.number().int().nonnegative()
 export const scopeLimitsSchema = z.strictObject({
   storedBytes: count.optional(),
   documents: count.optional(),
+  /** Documents under a sub-prefix of the scope: `{"profiles/": 3}`. */
+  prefixDocuments: z
+    .record(z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/){1,7}$/, 'prefixes are path segments ending with "/", e.g. "profiles/"'), count)
+    .optional(),
   documentBytes: count.optional(),
   blobBytes: count.optional(),
+  messageBytes: count.optional(),
+  updatesPerSecond: count.optional(),
+  updateBytesPerSecond: count.optional(),
 })
 export type ScopeLimits = z.infer<typeof scopeLimitsSchema>
 /** A scope prefix as tokens name it: "users/<id>/", "teams/<id>/", "spaces/<id>/", or "" (single tenant). */
-function isScopeKey(key: string): boolean {
+export function isScopeKey(key: string): boolean {
   if (key === '') return true
   const parts = key.split('/')
   return parts.length === 3 && ['users', 'teams', 'spaces'].includes(parts[0]!) && isValidSegment(parts[1]!) && parts[2] === ''
@@ -207,6 +225,30 @@ export class AccessPolicy {
     const r = kind === 'users' ? (principal.sub === id ? 'owner' : undefined) : (kind === 'teams' ? principal.teams : principal.spaces).get(id)
     if (!r) throw forbidden(`your token grants no access to ${kind}/${id}/`)
     return grant(ref, r)
+  }
+
+  /** The principal's role on a whole scope ("teams/t7/", or "" on a single-tenant relay). */
+  authorizeScope(principal: Principal, scope: string): ScopeAccess {
+    if (this.options.tenancy === 'single') {
+      if (scope !== '') throw new YrelayError(ErrorCode.BAD_REQUEST, 'scope: this relay is single-tenant; omit scope or pass ""')
+      return { scope, role: principal.role, canWrite: principal.role !== 'viewer' }
+    }
+    if (scope === '' || !isScopeKey(scope)) {
+      throw new YrelayError(ErrorCode.BAD_REQUEST, 'scope: must be "users/<id>/", "teams/<id>/" or "spaces/<id>/"')
+    }
+    const [kind, id] = scope.split('/') as [string, string]
+    const ref = this.authorize(principal, `${kind}/${id}/x`)
+    return { scope, role: ref.role, canWrite: ref.canWrite }
+  }
+
+  /** The scopes a principal may read: its own user scope, its teams and its spaces. */
+  scopesOf(principal: Principal): ScopeAccess[] {
+    if (this.options.tenancy === 'single') return [this.authorizeScope(principal, '')]
+    const out: ScopeAccess[] = []
+    if (principal.sub !== null) out.push({ scope: `users/${principal.sub}/`, role: 'owner', canWrite: true })
+    for (const [id, r] of principal.teams) out.push({ scope: `teams/${id}/`, role: r, canWrite: r !== 'viewer' })
+    for (const [id, r] of principal.spaces) out.push({ scope: `spaces/${id}/`, role: r, canWrite: r !== 'viewer' })
+    return out
   }
 }
 

@@ -24,6 +24,8 @@ export interface LoadedDoc {
   update: Uint8Array
   /** Relative keys of every object this state contains. */
   contains: string[]
+  /** Bytes of the stored objects, by relative key. */
+  sizes: Map<string, number>
   /** Log objects present that the newest snapshot does not contain, and their bytes. */
   logCount: number
   logBytes: number
@@ -34,6 +36,7 @@ export interface LoadedDoc {
 export interface CompactionResult {
   snapshotKey: string
   deleted: number
+  deletedBytes: number
   snapshotBytes: number
 }
 
@@ -90,6 +93,7 @@ export class DocStore {
     return {
       update: updates.length === 0 ? EMPTY_UPDATE : mergeMany(updates),
       contains: [...snaps, ...logs].map((o) => o.key),
+      sizes: new Map([...snaps, ...logs].map((o) => [o.key, o.size])),
       logCount: toRead.length,
       logBytes: toRead.reduce((n, l) => n + l.size, 0),
       snapshotsRead: updates.length - toRead.length,
@@ -135,9 +139,11 @@ export class DocStore {
     const body = encodeSnapshot({ contains: loaded.contains, update: state })
     await this.store.put(key, body)
     const keep = new Set(snaps.slice(Math.max(0, snaps.length - (this.retention - 1))))
-    const doomed = [...logs, ...snaps.filter((k) => !keep.has(k))].map((k) => docPrefix(ref) + k)
+    const doomedRelative = [...logs, ...snaps.filter((k) => !keep.has(k))]
+    const doomed = doomedRelative.map((k) => docPrefix(ref) + k)
     await this.store.delete(doomed)
+    const deletedBytes = doomedRelative.reduce((n, k) => n + (loaded.sizes.get(k) ?? 0), 0)
     this.logger?.info({ doc: refName(ref), snapshot: key, deleted: doomed.length, bytes: body.byteLength }, 'compacted')
-    return { snapshotKey: key, deleted: doomed.length, snapshotBytes: body.byteLength }
+    return { snapshotKey: key, deleted: doomed.length, deletedBytes, snapshotBytes: body.byteLength }
   }
 }

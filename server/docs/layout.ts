@@ -1,10 +1,14 @@
 /**
  * The storage layout (DESIGN.md, "Storage layout"), in one place:
  *
- *   <scope>docs/<path>/~snap/<seq>.bin   snapshot: header + full state (see snapshot-format.ts)
- *   <scope>docs/<path>/~log/<seq>.bin    one flushed batch of updates (Y.mergeUpdates)
+ *   <scope>docs/<path>/~snap/<seq>.bin        snapshot: header + full state (see snapshot-format.ts)
+ *   <scope>docs/<path>/~log/<seq>.bin         one flushed batch of updates (Y.mergeUpdates)
+ *   <scope>blobs/<sha256>                     a blob, uploaded through a presigned URL
+ *   <scope>tombstones/docs/<path>.json        {deletedAt, deletedBy}: the document was deleted
+ *   <scope>tombstones/blobs/<sha256>.json     the same for a blob
  *   <scope>.yrelay/changed/<path>/~marker  rewritten after every flush in S3-only multi-relay
  *                                          mode: its ETag tells other relays to look
+ *   .yrelay/…                                 the relay's own bookkeeping (URL-signing key)
  *
  * <scope> is "" (the bucket root) for single-tenant relays, or "users/<id>/" and the like.
  */
@@ -59,4 +63,52 @@ export function singleTenantRef(name: string): DocRef {
 
 export function refName(ref: DocRef): string {
   return ref.scope + ref.path
+}
+
+export const DOCS_DIR = 'docs/'
+export const BLOBS_DIR = 'blobs/'
+const TOMBSTONE_SUFFIX = '.json'
+
+/** Every document object of a scope lives under this prefix. */
+export function docsPrefix(scope: string): string {
+  return scope + DOCS_DIR
+}
+
+/**
+ * The document a stored object belongs to ("notes/a" for "<scope>docs/notes/a/~log/1.bin"),
+ * or null for keys that are not document objects.
+ */
+export function docPathOfKey(scope: string, key: string): string | null {
+  const prefix = docsPrefix(scope)
+  if (!key.startsWith(prefix)) return null
+  const rest = key.slice(prefix.length)
+  const at = Math.max(rest.lastIndexOf(`/${SNAP_DIR}`), rest.lastIndexOf(`/${LOG_DIR}`))
+  return at > 0 ? rest.slice(0, at) : null
+}
+
+export function tombstoneKey(ref: DocRef): string {
+  return `${ref.scope}tombstones/${DOCS_DIR}${ref.path}${TOMBSTONE_SUFFIX}`
+}
+
+export function blobsPrefix(scope: string): string {
+  return scope + BLOBS_DIR
+}
+
+export function blobKey(scope: string, sha256: string): string {
+  return blobsPrefix(scope) + sha256
+}
+
+export function blobTombstoneKey(scope: string, sha256: string): string {
+  return `${scope}tombstones/${BLOBS_DIR}${sha256}${TOMBSTONE_SUFFIX}`
+}
+
+/** The key of the secret the relay signs its own blob URLs with (directory store). */
+export const URL_SIGNING_KEY = '.yrelay/url-signing-key'
+
+const BLOB_KEY = /^((?:users|teams|spaces)\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/)?blobs\/([0-9a-f]{64})$/
+
+/** Splits a blob key ("teams/t7/blobs/<sha256>") into its scope and hash; null when it is not one. */
+export function parseBlobKey(key: string): { scope: string; sha256: string } | null {
+  const m = BLOB_KEY.exec(key)
+  return m ? { scope: m[1] ?? '', sha256: m[2]! } : null
 }

@@ -7,6 +7,7 @@ import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../share
 import { encodeErrorMessage, encodePermissionDenied, isEmptyUpdate, parseMessage } from '../../shared/protocol.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
+import { QuotaError, type WriteGate } from '../quota/write-gate.js'
 import type { Peer, Room } from './room.js'
 
 const PING_INTERVAL_MS = 30_000
@@ -23,6 +24,8 @@ export interface ConnectionOptions {
   /** When the token expires (ms since the epoch); the connection closes with 4401 then. */
   expiresAt: number | null
   maxBufferedBytes: number
+  /** Rate and plan limits for this connection's writes; absent: unlimited. */
+  gate?: WriteGate
   logger: Logger
   metrics: Metrics
 }
@@ -38,6 +41,7 @@ export class Connection implements Peer {
   private expiry: NodeJS.Timeout | undefined
   readonly ext: boolean
   private readonly canWrite: boolean
+  private readonly gate?: WriteGate
   private readonly maxBufferedBytes: number
   private readonly logger: Logger
   private readonly metrics: Metrics
@@ -50,6 +54,7 @@ export class Connection implements Peer {
   ) {
     this.ext = options.ext
     this.canWrite = options.canWrite
+    this.gate = options.gate
     this.maxBufferedBytes = options.maxBufferedBytes
     this.logger = options.logger
     this.metrics = options.metrics
@@ -130,8 +135,9 @@ export class Connection implements Peer {
         case 'sync-update':
           // A viewer's empty update changes nothing: it is counted and acknowledged like a
           // writer's, so a viewer without local changes is "saved".
-          if (this.canWrite || isEmptyUpdate(msg.update)) this.room.onUpdate(this, frame, msg.syncType, msg.update)
-          else this.refuseUpdate()
+          if (isEmptyUpdate(msg.update)) this.room.onUpdate(this, frame, msg.syncType, msg.update)
+          else if (!this.canWrite) this.refuseUpdate(ErrorCode.FORBIDDEN, 'read-only access: your role on this document is viewer, so your changes were not applied')
+          else if (this.admit(msg.update)) this.room.onUpdate(this, frame, msg.syncType, msg.update)
           break
         case 'awareness':
           this.room.onAwareness(this, frame, msg.update)
@@ -146,20 +152,38 @@ export class Connection implements Peer {
     } catch (err) {
       // parseMessage throws plain errors for malformed frames; the room throws typed ones.
       const error = isYrelayError(err) ? err : new YrelayError(ErrorCode.BAD_MESSAGE, `malformed message: ${(err as Error).message}`)
-      if (error.code !== ErrorCode.BAD_MESSAGE) this.logger.error({ conn: this.id, doc: this.room.name, err }, 'refused message')
+      if (!isYrelayError(err) && error.code !== ErrorCode.BAD_MESSAGE) this.logger.error({ conn: this.id, doc: this.room.name, err }, 'refused message')
       this.refuse(error)
       return false
     }
   }
 
-  /** A viewer's change: applied to nobody; the connection stays open for reading. */
-  private refuseUpdate(): void {
-    const message = 'read-only access: your role on this document is viewer, so your changes were not applied'
-    this.send(encodePermissionDenied(message))
-    if (this.ext) this.send(encodeErrorMessage(ErrorCode.FORBIDDEN, message))
+  /**
+   * Rate and plan limits. Over a plan limit, the update is refused and the connection stays
+   * open (the client keeps its changes; they sync once the limit allows); over the rate, the
+   * connection closes with 4529 so the client backs off. Throws for the rate refusal.
+   */
+  private admit(update: Uint8Array): boolean {
+    if (!this.gate) return true
+    try {
+      this.gate.admit(this.room, update.byteLength)
+      return true
+    } catch (err) {
+      if (!isYrelayError(err) || err.code === ErrorCode.RATE_LIMITED) throw err
+      this.logger.info({ conn: this.id, doc: this.room.name, code: err.code, details: err.details }, 'update refused')
+      this.metrics.refused({ code: err.code, via: 'websocket', doc: this.room.name, message: err.message, quotaKind: err instanceof QuotaError ? err.kind : undefined })
+      this.refuseUpdate(err.code, err.message)
+      return false
+    }
   }
 
-  private refuse(error: YrelayError): void {
+  /** A change that is not allowed: applied to nobody; the connection stays open for reading. */
+  private refuseUpdate(code: ErrorCode, message: string): void {
+    this.send(encodePermissionDenied(message))
+    if (this.ext) this.send(encodeErrorMessage(code, message))
+  }
+
+  refuse(error: YrelayError): void {
     this.queue = null
     refuseSocket(this.ws, this.ext, error, this.logger.child({ conn: this.id, doc: this.room.name }), this.metrics, { doc: this.room.name })
   }
@@ -206,11 +230,12 @@ export function refuseSocket(
   error: YrelayError,
   logger: Logger,
   metrics: Metrics,
-  context: { doc?: string; auth?: boolean },
+  context: { doc?: string; auth?: boolean; quotaKind?: string },
 ): void {
   const closeCode = closeCodeFor(error.code)
   logger.info({ code: error.code, closeCode, reason: error.message }, 'connection refused')
-  metrics.refused({ code: error.code, via: 'websocket', doc: context.doc, message: error.message, auth: context.auth })
+  const quotaKind = context.quotaKind ?? (error instanceof QuotaError ? error.kind : undefined)
+  metrics.refused({ code: error.code, via: 'websocket', doc: context.doc, message: error.message, auth: context.auth, quotaKind })
   if (ext && ws.readyState === ws.OPEN) ws.send(encodeErrorMessage(error.code, error.message))
   ws.close(closeCode, closeReason(error.message))
 }

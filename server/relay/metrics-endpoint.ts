@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
 import { bearerMatches } from '../auth/static-token.js'
 import type { Metrics } from '../metrics.js'
-import { sendError } from './http-api.js'
+import { sendError } from '../api/http-io.js'
 
 export async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: Metrics, token: string | undefined): Promise<void> {
   if (token && !bearerMatches(req.headers.authorization, token)) {

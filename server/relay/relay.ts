@@ -8,26 +8,47 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
 import { PROTOCOL_VERSION, SYNC_PATH_PREFIX } from '../../shared/protocol.js'
-import type { Access, AccessPolicy, Principal } from '../auth/access.js'
+import type { ApiConfig, ApiContext } from '../api/api-context.js'
+import { tokenOf, type Access, type AccessPolicy, type Principal } from '../auth/access.js'
+import type { BlobUrlSigner } from '../blobs/blob-urls.js'
+import { LocalUrlSigner } from '../blobs/local-url-signer.js'
 import type { Cluster } from '../cluster/link.js'
 import type { Config } from '../config.js'
 import { DocStore } from '../docs/doc-store.js'
+import { Tombstones } from '../docs/tombstones.js'
+import { ChangeFeed } from '../events/change-feed.js'
 import type { Logger } from '../logger.js'
 import { Metrics } from '../metrics.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import { handleDashboard, isDashboardPath, type DashboardContext } from '../admin/dashboard.js'
+import { limitsFor, needsUsage } from '../quota/limits.js'
+import { UsageTracker, type UsageSummary } from '../quota/usage.js'
+import { WriteGate } from '../quota/write-gate.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { Connection, refuseSocket } from './connection.js'
 import { handleHttp } from './http-api.js'
 import { LimitedWebSocket } from './limited-websocket.js'
 import { createRequestLogger } from './request-log.js'
+import type { RoomObserver } from './room.js'
 import { Rooms } from './rooms.js'
 import { WriteBacklog } from './write-backlog.js'
 
-export type RelayConfig = Pick<
-  Config,
-  'PORT' | 'HOST' | 'FLUSH_MS' | 'FLUSH_BYTES' | 'MAX_MESSAGE_BYTES' | 'MAX_BUFFERED_BYTES' | 'MAX_PENDING_BYTES' | 'COMPACT_LOG_COUNT' | 'COMPACT_LOG_BYTES' | 'SNAPSHOT_RETENTION'
-> &
+export type RelayConfig = ApiConfig &
+  Pick<
+    Config,
+    | 'PORT'
+    | 'HOST'
+    | 'PUBLIC_URL'
+    | 'FLUSH_MS'
+    | 'FLUSH_BYTES'
+    | 'MAX_BUFFERED_BYTES'
+    | 'MAX_PENDING_BYTES'
+    | 'COMPACT_LOG_COUNT'
+    | 'COMPACT_LOG_BYTES'
+    | 'SNAPSHOT_RETENTION'
+    | 'LIMIT_CONNECTIONS'
+    | 'LIMIT_CONNECTIONS_PER_USER'
+  > &
   Partial<Pick<Config, 'ADMIN_TOKEN' | 'METRICS_TOKEN' | 'TENANCY'>>
 
 export interface RelayOptions {
@@ -40,7 +61,16 @@ export interface RelayOptions {
   metrics?: Metrics
   /** Shares rooms with other relays (Redis or polling the store); absent for a lone relay. */
   cluster?: (docs: DocStore, metrics: Metrics) => Cluster
+  /** Signs blob URLs; the S3 presigner for S3 stores. Default: the relay signs its own (directory store). */
+  signer?: BlobUrlSigner
+  /** Told when a scope's stored usage changes (the usage webhook). */
+  onUsageChange?: (summary: UsageSummary) => void
 }
+
+/** How often usage is listed again to see what other relays wrote. */
+const USAGE_REFRESH_MS = 5 * 60_000
+const FEED_WINDOW = 10_000
+const HEARTBEAT_MS = 30_000
 
 /** `auth` marks refusals of the access decision (token, scope, role, name), counted apart. */
 type Admission = { ok: true; principal: Principal; access: Access } | { ok: false; error: YrelayError; auth: boolean }
@@ -51,6 +81,11 @@ export class Relay {
   readonly backlog: WriteBacklog
   readonly metrics: Metrics
   readonly cluster: Cluster | undefined
+  readonly usage: UsageTracker
+  readonly feed: ChangeFeed
+  private readonly tombstones: Tombstones
+  private api: ApiContext | undefined
+  private readonly perUser = new Map<string, number>()
   private readonly http: Server
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
@@ -65,8 +100,21 @@ export class Relay {
     this.backlog = new WriteBacklog(config.MAX_PENDING_BYTES)
     this.docs = new DocStore(store, { instanceId: options.instanceId, snapshotRetention: config.SNAPSHOT_RETENTION, logger })
     const cluster = (this.cluster = options.cluster?.(this.docs, this.metrics))
+    this.tombstones = new Tombstones(store)
+    this.feed = new ChangeFeed({ windowSize: FEED_WINDOW, heartbeatMs: HEARTBEAT_MS })
+    this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: options.onUsageChange })
+    const usage = this.usage
+    const feed = this.feed
+    const observer: RoomObserver = {
+      accepted: (room, bytes) => usage.accepted(room.ref.scope, room.ref.path, bytes),
+      settled: (room, accepted, written) => {
+        usage.settled(room.ref.scope, room.ref.path, accepted, written)
+        if (written > 0) feed.publish({ type: 'doc.changed', scope: room.ref.scope, name: room.name, updatedAt: new Date().toISOString() })
+      },
+      compacted: (room, result) => usage.compacted(room.ref.scope, room.ref.path, result.snapshotBytes, result.deletedBytes),
+    }
     this.rooms = new Rooms(
-      this.docs,
+      { docs: this.docs, tombstones: this.tombstones, observer },
       {
         flushMs: config.FLUSH_MS,
         flushBytes: config.FLUSH_BYTES,
@@ -108,6 +156,7 @@ export class Relay {
             metrics: this.metrics,
             metricsToken: config.METRICS_TOKEN,
             clusterUnready: () => cluster?.unreadyReason() ?? null,
+            api: this.api!,
           })
       handled.catch((err: unknown) => {
         req.log.error({ err }, 'http handler failed')
@@ -132,7 +181,27 @@ export class Relay {
     })
     const port = (this.http.address() as AddressInfo).port
     const host = HOST.includes(':') ? `[${HOST}]` : HOST
+    this.startApi(this.options.config.PUBLIC_URL ?? `http://${host}:${port}`)
     return { port, url: `ws://${host}:${port}${SYNC_PATH_PREFIX.slice(0, -1)}` }
+  }
+
+  /** The HTTP API's services; blob URLs name the address clients reach the relay at. */
+  private startApi(publicUrl: string): void {
+    const { config, store, access, logger } = this.options
+    const localSigner = this.options.signer ? undefined : new LocalUrlSigner(store, publicUrl)
+    this.api = {
+      config,
+      access,
+      store,
+      docs: this.docs,
+      rooms: this.rooms,
+      tombstones: this.tombstones,
+      usage: this.usage,
+      feed: this.feed,
+      signer: this.options.signer ?? localSigner!,
+      localSigner,
+      logger,
+    }
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -166,10 +235,12 @@ export class Relay {
           throw new YrelayError(ErrorCode.PROTOCOL_UNSUPPORTED, `client speaks protocol ${version}, this relay at most ${PROTOCOL_VERSION}: upgrade the relay or use an older client`)
         }
       }
-      const bearer = authorization?.match(/^Bearer (.+)$/i)?.[1]
       auth = true
-      const principal = await this.options.access.authenticate(params.get('token') ?? bearer)
-      return { ok: true, principal, access: this.options.access.authorize(principal, name) }
+      const principal = await this.options.access.authenticate(tokenOf(params, authorization))
+      const access = this.options.access.authorize(principal, name)
+      // Writes are checked against the scope's stored usage, which must be known first.
+      if (access.canWrite && needsUsage(limitsFor(this.options.config, principal, access.ref.scope))) await this.usage.ensure(access.ref.scope)
+      return { ok: true, principal, access }
     } catch (err) {
       if (isYrelayError(err)) return { ok: false, error: err, auth }
       this.options.logger.error({ err }, 'admission failed')
@@ -187,13 +258,20 @@ export class Relay {
       return
     }
     const { access, principal } = admission
+    const { config } = this.options
+    const tooMany = this.connectionLimit(principal)
+    if (tooMany) {
+      refuseSocket(ws, ext, tooMany, this.options.logger.child({ conn: id, doc: name.slice(0, 600) }), this.metrics, { doc: name.slice(0, 600), quotaKind: 'connections' })
+      return
+    }
     const roomName = access.ref.scope + access.ref.path
     const room = this.rooms.open(roomName, access.ref)
     const conn = new Connection(id, ws, room, {
       ext,
       canWrite: access.canWrite,
       expiresAt: principal.expiresAt,
-      maxBufferedBytes: this.options.config.MAX_BUFFERED_BYTES,
+      maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      gate: new WriteGate(limitsFor(config, principal, access.ref.scope), this.usage),
       logger: this.options.logger,
       metrics: this.metrics,
     })
@@ -201,10 +279,27 @@ export class Relay {
     this.connections.add(conn)
     const opened = Date.now()
     this.options.logger.info({ conn: id, doc: roomName, sub: principal.sub, role: access.role, ext }, 'connection opened')
+    const sub = principal.sub
+    if (sub !== null) this.perUser.set(sub, (this.perUser.get(sub) ?? 0) + 1)
     ws.on('close', (code: number) => {
       this.connections.delete(conn)
       this.options.logger.info({ conn: id, doc: roomName, code, ms: Date.now() - opened }, 'connection closed')
+      if (sub === null) return
+      const left = (this.perUser.get(sub) ?? 1) - 1
+      if (left > 0) this.perUser.set(sub, left)
+      else this.perUser.delete(sub)
     })
+  }
+
+  private connectionLimit(principal: Principal): YrelayError | null {
+    const { LIMIT_CONNECTIONS: total, LIMIT_CONNECTIONS_PER_USER: perUser } = this.options.config
+    if (total > 0 && this.connections.size >= total) {
+      return new YrelayError(ErrorCode.TOO_MANY_CONNECTIONS, `the relay is at its ${total} connections (LIMIT_CONNECTIONS); retry shortly`)
+    }
+    if (perUser > 0 && principal.sub !== null && (this.perUser.get(principal.sub) ?? 0) >= perUser) {
+      return new YrelayError(ErrorCode.TOO_MANY_CONNECTIONS, `you have ${perUser} connections open to this relay (LIMIT_CONNECTIONS_PER_USER); close some documents or tabs`)
+    }
+    return null
   }
 
   /**
@@ -221,6 +316,7 @@ export class Relay {
     // Updates that arrived while the first flush ran are written now that no more can come.
     const failed = await this.rooms.flushAll()
     await this.rooms.settle()
+    this.feed.close()
     await this.cluster?.close()
     this.http.closeAllConnections()
     if (failed.length > 0) {

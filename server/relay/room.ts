@@ -4,7 +4,7 @@
  * forwards the received bytes; merging, writing and compaction run on timers.
  */
 import * as Y from 'yjs'
-import { CloseCode, ErrorCode, YrelayError } from '../../shared/errors.js'
+import { ErrorCode, YrelayError } from '../../shared/errors.js'
 import {
   encodeAwarenessMessage,
   encodeSaved,
@@ -18,10 +18,11 @@ import {
   type AwarenessEntry,
 } from '../../shared/protocol.js'
 import type { ClusterRoom, RoomLink } from '../cluster/link.js'
-import type { DocStore } from '../docs/doc-store.js'
+import type { CompactionResult, DocStore } from '../docs/doc-store.js'
 import { mergeMany } from '../docs/merge.js'
 import { checkUpdate } from './check-update.js'
 import type { DocRef } from '../docs/layout.js'
+import type { Tombstone, Tombstones } from '../docs/tombstones.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { WriteBacklog } from './write-backlog.js'
@@ -48,6 +49,30 @@ export interface Peer {
   readonly awarenessIds: Set<number>
   send(frame: Uint8Array): void
   close(code: number, reason: string): void
+  /** Tells the client why (error extension) and closes with the code the error maps to. */
+  refuse(error: YrelayError): void
+}
+
+/** Told about a room's accepted and stored bytes (usage accounting, the change feed). */
+export interface RoomObserver {
+  accepted(room: Room, bytes: number): void
+  /** Accepted updates were written as `written` bytes, or dropped (written = 0). */
+  settled(room: Room, acceptedBytes: number, written: number): void
+  compacted(room: Room, result: CompactionResult): void
+}
+
+export interface RoomServices {
+  docs: DocStore
+  tombstones: Tombstones
+  observer?: RoomObserver
+}
+
+/** The refusal for a deleted document, with the tombstone's facts for the client. */
+export function docDeletedError(name: string, tombstone: Tombstone): YrelayError {
+  const by = tombstone.deletedBy ? ` by ${tombstone.deletedBy}` : ''
+  return new YrelayError(ErrorCode.DOC_DELETED, `document ${name} was deleted at ${tombstone.deletedAt}${by}; it cannot be edited or re-created by syncing`, {
+    details: { deletedAt: tombstone.deletedAt, deletedBy: tombstone.deletedBy },
+  })
 }
 
 const EMPTY_UPDATE: Uint8Array = new Uint8Array([0, 0])
@@ -58,7 +83,7 @@ const FIRST_RETRY_MS = 250
 const FLUSH_JITTER = 0.2
 const REMOTE_AWARENESS_TIMEOUT_MS = 30_000
 
-export type RoomState = 'loading' | 'ready' | 'failed' | 'closed'
+export type RoomState = 'loading' | 'ready' | 'failed' | 'deleted' | 'closed'
 
 export class Room implements ClusterRoom {
   readonly peers = new Set<Peer>()
@@ -67,6 +92,9 @@ export class Room implements ClusterRoom {
 
   private base: Uint8Array = EMPTY_UPDATE
   private recent: Uint8Array[] = []
+  private recentBytes = 0
+  /** Requests (HTTP API) using the room without a connection; it does not unload while held. */
+  private holds = 0
   private version = 0
   private stateVectorOf: { version: number; sv: Uint8Array } = { version: -1, sv: new Uint8Array(0) }
   private replies = new Map<string, Uint8Array>()
@@ -91,16 +119,19 @@ export class Room implements ClusterRoom {
   private logBytesSinceCompaction = 0
   private compacting: Promise<void> | null = null
 
+  private readonly docs: DocStore
+
   constructor(
     readonly name: string,
     readonly ref: DocRef,
-    private readonly docs: DocStore,
+    private readonly services: RoomServices,
     private readonly options: RoomOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
     private readonly onIdle: (room: Room) => void,
     linkTo?: (room: ClusterRoom) => RoomLink,
   ) {
+    this.docs = services.docs
     this.link = linkTo?.(this)
     this.ready = this.load()
     // Connections waiting on the room see the failure; nothing else must crash on it.
@@ -110,7 +141,14 @@ export class Room implements ClusterRoom {
   private async load(): Promise<void> {
     const started = performance.now()
     try {
-      const loaded = await this.docs.load(this.ref)
+      const [loaded, tombstone] = await Promise.all([this.docs.load(this.ref), this.services.tombstones.ofDoc(this.ref)])
+      if (tombstone) {
+        this.refuseAll(docDeletedError(this.name, tombstone))
+        this.state = 'deleted'
+        this.onIdle(this)
+        throw docDeletedError(this.name, tombstone)
+      }
+      if (this.state !== 'loading') throw new YrelayError(ErrorCode.DOC_DELETED, `document ${this.name} was deleted`)
       this.base = loaded.update
       this.logsSinceCompaction = loaded.logCount
       this.logBytesSinceCompaction = loaded.logBytes
@@ -121,13 +159,23 @@ export class Room implements ClusterRoom {
       // Everyone may have left while it loaded.
       this.checkIdle()
     } catch (err) {
+      if (err instanceof YrelayError && err.code === ErrorCode.DOC_DELETED) throw err
       this.state = 'failed'
       this.logger.error({ doc: this.name, err }, 'room failed to load')
-      for (const peer of this.peers) peer.close(CloseCode.STORAGE_UNAVAILABLE, 'storage unavailable; retry shortly')
-      this.peers.clear()
+      this.refuseAll(new YrelayError(ErrorCode.STORAGE_UNAVAILABLE, 'storage unavailable; retry shortly'))
       this.onIdle(this)
       throw new YrelayError(ErrorCode.STORAGE_UNAVAILABLE, `could not load ${this.name}`, { cause: err })
     }
+  }
+
+  private refuseAll(error: YrelayError): void {
+    for (const peer of this.peers) peer.refuse(error)
+    this.peers.clear()
+  }
+
+  /** Bytes of the document's state, counting unmerged updates in full (an upper bound). */
+  get approxBytes(): number {
+    return this.base.byteLength + this.recentBytes
   }
 
   join(peer: Peer): void {
@@ -170,14 +218,65 @@ export class Room implements ClusterRoom {
     this.metrics.updatesIn.inc()
     this.metrics.updatesOut.inc(this.peers.size - 1)
     this.metrics.updateBytesIn.inc(update.byteLength)
-    this.link?.update(update)
+    this.accept(update)
+  }
+
+  /** An update from the HTTP API: validated, sent to every peer, persisted like any other. */
+  applyUpdate(update: Uint8Array): void {
+    if (this.state !== 'ready') throw new YrelayError(ErrorCode.STORAGE_UNAVAILABLE, `document ${this.name} is not loaded; retry`)
+    try {
+      Y.decodeUpdate(update)
+    } catch (err) {
+      throw new YrelayError(ErrorCode.BAD_MESSAGE, 'body is not a valid Yjs update', { cause: err })
+    }
+    if (isEmptyUpdate(update)) return
+    this.broadcast(encodeSyncUpdate(update))
+    this.accept(update)
+  }
+
+  private accept(update: Uint8Array): void {
     this.recent.push(update)
+    this.recentBytes += update.byteLength
     this.version++
     this.pending.push(update)
     this.pendingBytes += update.byteLength
     this.localPending++
     this.options.backlog.accepted(update.byteLength)
+    this.link?.update(update)
+    this.services.observer?.accepted(this, update.byteLength)
     this.scheduleFlush()
+  }
+
+  /** Keeps the room loaded without a connection (an HTTP request working on it). */
+  hold(): void {
+    this.holds++
+  }
+
+  release(): void {
+    this.holds--
+    this.checkIdle()
+  }
+
+  /**
+   * The document was deleted: every peer is refused with the tombstone's facts, pending updates
+   * are dropped, and the room unloads once a write already under way has finished (so the
+   * caller can then delete every stored object, that one included).
+   */
+  async delete(tombstone: Tombstone): Promise<void> {
+    if (this.state === 'deleted' || this.state === 'closed') return
+    this.state = 'deleted'
+    this.refuseAll(docDeletedError(this.name, tombstone))
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    const dropped = this.pendingBytes
+    this.pending = []
+    this.pendingBytes = 0
+    this.localPending = 0
+    this.options.backlog.written(dropped)
+    this.services.observer?.settled(this, dropped, 0)
+    await this.writing
+    await this.compacting
+    this.onIdle(this)
   }
 
   get isReady(): boolean {
@@ -185,10 +284,11 @@ export class Room implements ClusterRoom {
   }
 
   receiveRemote(update: Uint8Array): void {
-    if (isEmptyUpdate(update) || this.state === 'closed' || this.state === 'failed') return
+    if (isEmptyUpdate(update) || this.state === 'closed' || this.state === 'failed' || this.state === 'deleted') return
     // While loading, clients have not been answered yet: their sync reply will include it.
     if (this.state === 'ready') this.broadcast(encodeSyncUpdate(update))
     this.recent.push(update)
+    this.recentBytes += update.byteLength
     this.version++
   }
 
@@ -197,6 +297,7 @@ export class Room implements ClusterRoom {
     this.pending.push(update)
     this.pendingBytes += update.byteLength
     this.options.backlog.accepted(update.byteLength)
+    this.services.observer?.accepted(this, update.byteLength)
     this.scheduleFlush()
   }
 
@@ -285,10 +386,11 @@ export class Room implements ClusterRoom {
   }
 
   /** The whole document as one update; merges what arrived since the last call. */
-  private currentState(): Uint8Array {
+  currentState(): Uint8Array {
     if (this.recent.length > 0) {
       this.base = Y.mergeUpdates([this.base, mergeMany(this.recent)])
       this.recent = []
+      this.recentBytes = 0
     }
     return this.base
   }
@@ -370,6 +472,7 @@ export class Room implements ClusterRoom {
         timer()
       } catch (err) {
         this.metrics.flushFailures.inc()
+        if (this.state !== 'ready') return
         this.pending = batch.concat(this.pending)
         this.pendingBytes += bytes
         this.localPending += local
@@ -381,6 +484,7 @@ export class Room implements ClusterRoom {
       this.logsSinceCompaction++
       this.logBytesSinceCompaction += merged.byteLength
       this.options.backlog.written(bytes)
+      this.services.observer?.settled(this, bytes, merged.byteLength)
     }
     this.lastWriteError = null
     this.options.backlog.writeSucceeded(this)
@@ -392,6 +496,7 @@ export class Room implements ClusterRoom {
   }
 
   private afterWrite(): void {
+    if (this.state !== 'ready') return
     if (this.lastWriteError) {
       this.options.backlog.writeFailed(this)
       this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs ? this.retryMs * 2 : FIRST_RETRY_MS)
@@ -406,7 +511,7 @@ export class Room implements ClusterRoom {
   }
 
   private checkIdle(): void {
-    if (this.peers.size === 0 && this.pending.length === 0 && !this.writing && !this.timer && this.state === 'ready') {
+    if (this.peers.size === 0 && this.holds === 0 && this.pending.length === 0 && !this.writing && !this.timer && this.state === 'ready') {
       this.onIdle(this)
     }
   }
@@ -422,6 +527,7 @@ export class Room implements ClusterRoom {
         this.metrics.compactions.inc({ outcome: result ? 'done' : 'noop' })
         this.logsSinceCompaction -= countAtStart
         this.logBytesSinceCompaction -= bytesAtStart
+        if (result) this.services.observer?.compacted(this, result)
       })
       .catch((err: unknown) => {
         this.metrics.compactions.inc({ outcome: 'failed' })

@@ -3,11 +3,10 @@
  * and leaves memory when idle (no peers, nothing pending, last write succeeded).
  */
 import type { ClusterRoom, RoomLink } from '../cluster/link.js'
-import type { DocStore } from '../docs/doc-store.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { Room, type RoomOptions } from './room.js'
+import { Room, type RoomOptions, type RoomServices } from './room.js'
 
 export class Rooms {
   private readonly rooms = new Map<string, Room>()
@@ -16,7 +15,7 @@ export class Rooms {
   loads = 0
 
   constructor(
-    private readonly docs: DocStore,
+    private readonly services: RoomServices,
     private readonly options: RoomOptions,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
@@ -35,7 +34,7 @@ export class Rooms {
   open(name: string, ref: DocRef): Room {
     let room = this.rooms.get(name)
     if (!room) {
-      room = new Room(name, ref, this.docs, this.options, this.logger, this.metrics, (r) => this.unload(r), this.linkTo)
+      room = new Room(name, ref, this.services, this.options, this.logger, this.metrics, (r) => this.unload(r), this.linkTo)
       this.rooms.set(name, room)
       this.loads++
     }

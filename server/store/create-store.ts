@@ -1,4 +1,6 @@
 /** Picks the store the configuration asks for: S3 when S3_BUCKET is set, else a directory. */
+import type { BlobUrlSigner } from '../blobs/blob-urls.js'
+import { S3UrlSigner } from '../blobs/s3-url-signer.js'
 import type { Config } from '../config.js'
 import { DirectoryStore } from './directory-store.js'
 import { InstrumentedStore } from './instrumented-store.js'
@@ -18,4 +20,17 @@ export function createStore(config: Config): InstrumentedStore {
     )
   }
   return new InstrumentedStore(new DirectoryStore(config.DATA_DIR))
+}
+
+/** The presigner for blob URLs when the store is S3; undefined lets the relay sign its own. */
+export function createBlobSigner(config: Config): BlobUrlSigner | undefined {
+  if (!config.S3_BUCKET) return undefined
+  return new S3UrlSigner({
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    bucket: config.S3_BUCKET,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  })
 }

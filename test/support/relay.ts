@@ -5,22 +5,14 @@ import { pino } from 'pino'
 import { AccessPolicy } from '../../server/auth/access.js'
 import { Relay, type RelayConfig } from '../../server/relay/relay.js'
 import type { ObjectStore } from '../../server/store/object-store.js'
+import { loadConfig } from '../../server/config.js'
 import { freePort } from './s3-server.js'
+import { signerFor } from './stores.js'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
 
-export const TEST_RELAY_CONFIG: RelayConfig = {
-  PORT: 0,
-  HOST: '127.0.0.1',
-  FLUSH_MS: 200,
-  FLUSH_BYTES: 1024 * 1024,
-  MAX_MESSAGE_BYTES: 10 * 1024 * 1024,
-  MAX_BUFFERED_BYTES: 64 * 1024 * 1024,
-  MAX_PENDING_BYTES: 256 * 1024 * 1024,
-  COMPACT_LOG_COUNT: 50,
-  COMPACT_LOG_BYTES: 8 * 1024 * 1024,
-  SNAPSHOT_RETENTION: 2,
-}
+/** The relay's defaults (as `npm start` runs it), on a free port and flushing sooner. */
+export const TEST_RELAY_CONFIG: RelayConfig = { ...loadConfig({}), PORT: 0, FLUSH_MS: 200 }
 
 export interface InProcessRelay {
   relay: Relay
@@ -34,6 +26,7 @@ export async function startRelay(store: ObjectStore, config: Partial<RelayConfig
     config: { ...TEST_RELAY_CONFIG, ...config },
     store,
     access,
+    signer: signerFor(store),
     instanceId: `t${Math.random().toString(36).slice(2, 8)}`,
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
   })

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { inject } from 'vitest'
 import * as Y from 'yjs'
 import { DocStore } from '../../server/docs/doc-store.js'
+import { S3UrlSigner } from '../../server/blobs/s3-url-signer.js'
 import { DirectoryStore } from '../../server/store/directory-store.js'
 import { InstrumentedStore } from '../../server/store/instrumented-store.js'
 import type { ObjectStore } from '../../server/store/object-store.js'
@@ -60,4 +61,19 @@ export async function storedText(store: ObjectStore, name: string): Promise<stri
   const doc = new Y.Doc()
   Y.applyUpdate(doc, (await docs.load({ scope: '', path: name })).update)
   return doc.getText('t').toString()
+}
+
+/** The presigner for a store on the test radosgw; undefined for a directory (the relay signs its own URLs). */
+export function signerFor(store: ObjectStore): S3UrlSigner | undefined {
+  const inner = store instanceof InstrumentedStore ? store.inner : store
+  if (!(inner instanceof S3Store)) return undefined
+  const s3 = inject('s3')
+  return new S3UrlSigner({
+    publicEndpoint: s3.endpoint,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    bucket: inner.bucket,
+    forcePathStyle: true,
+  })
 }
