@@ -25,7 +25,7 @@ async function relay(kind: (typeof STORE_KINDS)[number], config: Partial<typeof 
 
 async function count(store: InstrumentedStore, prefix: string): Promise<number> {
   let n = 0
-  for await (const _ of listAll(store, prefix)) n++
+  for await (const o of listAll(store, prefix)) if (o.key) n++
   return n
 }
 
