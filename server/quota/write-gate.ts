@@ -56,7 +56,7 @@ export class WriteGate {
     if (limits.updateBytesPerSecond) this.bytes = new TokenBucket(limits.updateBytesPerSecond.value)
   }
 
-  /** Throws the refusal for an update of `size` bytes, or accounts for it and returns. */
+  /** Throws the refusal for an update of `size` bytes (the room accounts for what it accepts). */
   admit(target: WriteTarget, size: number): void {
     const l = this.limits
     if (this.messages && !this.messages.take(1)) {
@@ -70,7 +70,6 @@ export class WriteGate {
       })
     }
     this.check(target, size)
-    this.usage.accepted(target.ref.scope, target.ref.path, size)
   }
 
   /** The plan limits alone (no rate): for updates applied through the HTTP API too. */

@@ -22,7 +22,8 @@ import { Metrics } from '../metrics.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import { handleDashboard, isDashboardPath, type DashboardContext } from '../admin/dashboard.js'
 import { limitsFor, needsUsage } from '../quota/limits.js'
-import { UsageTracker, type UsageSummary } from '../quota/usage.js'
+import { UsageTracker } from '../quota/usage.js'
+import { UsageWebhook } from '../quota/usage-webhook.js'
 import { WriteGate } from '../quota/write-gate.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { Connection, refuseSocket } from './connection.js'
@@ -48,6 +49,9 @@ export type RelayConfig = ApiConfig &
     | 'SNAPSHOT_RETENTION'
     | 'LIMIT_CONNECTIONS'
     | 'LIMIT_CONNECTIONS_PER_USER'
+    | 'USAGE_WEBHOOK_URL'
+    | 'USAGE_WEBHOOK_SECRET'
+    | 'USAGE_WEBHOOK_INTERVAL_MS'
   > &
   Partial<Pick<Config, 'ADMIN_TOKEN' | 'METRICS_TOKEN' | 'TENANCY'>>
 
@@ -63,8 +67,6 @@ export interface RelayOptions {
   cluster?: (docs: DocStore, metrics: Metrics) => Cluster
   /** Signs blob URLs; the S3 presigner for S3 stores. Default: the relay signs its own (directory store). */
   signer?: BlobUrlSigner
-  /** Told when a scope's stored usage changes (the usage webhook). */
-  onUsageChange?: (summary: UsageSummary) => void
 }
 
 /** How often usage is listed again to see what other relays wrote. */
@@ -82,6 +84,7 @@ export class Relay {
   readonly metrics: Metrics
   readonly cluster: Cluster | undefined
   readonly usage: UsageTracker
+  private readonly webhook: UsageWebhook | undefined
   readonly feed: ChangeFeed
   private readonly tombstones: Tombstones
   private api: ApiContext | undefined
@@ -102,7 +105,11 @@ export class Relay {
     const cluster = (this.cluster = options.cluster?.(this.docs, this.metrics))
     this.tombstones = new Tombstones(store)
     this.feed = new ChangeFeed({ windowSize: FEED_WINDOW, heartbeatMs: HEARTBEAT_MS })
-    this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: options.onUsageChange })
+    if (config.USAGE_WEBHOOK_URL && config.USAGE_WEBHOOK_SECRET) {
+      this.webhook = new UsageWebhook({ url: config.USAGE_WEBHOOK_URL, secret: config.USAGE_WEBHOOK_SECRET, intervalMs: config.USAGE_WEBHOOK_INTERVAL_MS, logger })
+    }
+    const webhook = this.webhook
+    this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: webhook && ((summary) => webhook.notify(summary)) })
     const usage = this.usage
     const feed = this.feed
     const observer: RoomObserver = {
@@ -317,6 +324,7 @@ export class Relay {
     const failed = await this.rooms.flushAll()
     await this.rooms.settle()
     this.feed.close()
+    this.webhook?.close()
     await this.cluster?.close()
     this.http.closeAllConnections()
     if (failed.length > 0) {
