@@ -215,6 +215,65 @@ describe('access: hostile and valid cases', () => {
   })
 })
 
+interface HttpCase {
+  name: string
+  method?: string
+  path: string
+  token?: () => Promise<string>
+  body?: Uint8Array
+  json?: unknown
+  status: number
+}
+
+const viewerOfT7 = () => hs256(valid({ teams: [{ id: 't7', role: 'viewer' }] }))
+const oneUpdate = (() => {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, 'x')
+  return Y.encodeStateAsUpdate(doc)
+})()
+const httpCases: HttpCase[] = [
+  { name: 'no token', path: '/v1/docs/users/u1/doc', status: 401 },
+  { name: 'garbage token', path: '/v1/docs/users/u1/doc', token: async () => 'garbage', status: 401 },
+  { name: 'alg none', path: '/v1/docs/users/u1/doc', token: async () => unsigned(valid()), status: 401 },
+  { name: 'expired', path: '/v1/docs/users/u1/doc', token: () => hs256(valid({ exp: now() - 10 })), status: 401 },
+  { name: 'wrong secret', path: '/v1/usage', token: () => hs256(valid(), OTHER_SECRET), status: 401 },
+  { name: 'another user\'s document', path: '/v1/docs/users/u2/doc', token: () => hs256(valid()), status: 403 },
+  { name: 'another team\'s listing', path: '/v1/docs?scope=teams/t8/', token: viewerOfT7, status: 403 },
+  { name: 'viewer writes through the HTTP update endpoint', method: 'POST', path: '/v1/docs/teams/t7/doc/update', token: viewerOfT7, body: oneUpdate, status: 403 },
+  { name: 'viewer deletes a document', method: 'DELETE', path: '/v1/docs/teams/t7/doc', token: viewerOfT7, status: 403 },
+  { name: 'viewer asks for an upload URL', method: 'POST', path: '/v1/blobs/upload-url', token: viewerOfT7, json: { scope: 'teams/t7/', size: 1, contentType: 'a/b', sha256: 'a'.repeat(64) }, status: 403 },
+  { name: 'viewer deletes blobs by prefix', method: 'POST', path: '/v1/blobs/delete-prefix', token: viewerOfT7, json: { scope: 'teams/t7/' }, status: 403 },
+  { name: 'stranger updates another user\'s document', method: 'POST', path: '/v1/docs/users/u2/doc/update', token: () => hs256(valid()), body: oneUpdate, status: 403 },
+  { name: 'usage of another scope', path: '/v1/usage?scope=users/u2/', token: () => hs256(valid()), status: 403 },
+  { name: 'events of another scope', path: '/v1/events?scope=spaces/s1/', token: () => hs256(valid()), status: 403 },
+  { name: 'storage-layout segment in a document name', path: '/v1/docs/users/u1/doc/~snap', token: () => hs256(valid()), status: 400 },
+  { name: 'blob key of another scope', method: 'POST', path: '/v1/blobs/download-url', token: () => hs256(valid()), json: { key: `users/u2/blobs/${'b'.repeat(64)}` }, status: 403 },
+]
+
+describe('access over HTTP', () => {
+  it(`refuses every hostile request with its status and touches no storage (${httpCases.length} cases)`, async () => {
+    const r = await relayWith({ tenancy: 'multi', key: { kind: 'secret', secret: SECRET } })
+    for (const c of httpCases) {
+      const before = storageCalls(r.store)
+      const headers: Record<string, string> = {}
+      if (c.token) headers.authorization = `Bearer ${await c.token()}`
+      let body: BodyInit | undefined
+      if (c.body) {
+        headers['content-type'] = 'application/octet-stream'
+        body = Buffer.from(c.body)
+      } else if (c.json) {
+        headers['content-type'] = 'application/json'
+        body = JSON.stringify(c.json)
+      }
+      const res = await fetch(`http://127.0.0.1:${r.port}${c.path}`, { method: c.method ?? 'GET', headers, body })
+      const answer = (await res.json()) as { error?: { code: string; message: string } }
+      expect(res.status, c.name).toBe(c.status)
+      expect(answer.error?.message, c.name).toBeTruthy()
+      expect(storageCalls(r.store) - before, `${c.name}: storage untouched`).toBe(0)
+    }
+  })
+})
+
 describe('membership callback', () => {
   it('asks the backend, caches briefly, and fails closed when it is down or answers garbage', async () => {
     let answer: { status: number; body: string } = { status: 200, body: JSON.stringify({ teams: [{ id: 't1', role: 'editor' }] }) }
