@@ -2,6 +2,8 @@
 import { checkDocName } from '../shared/doc-name.js'
 import { ErrorCode, YrelayError } from '../shared/errors.js'
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js'
+import { Blobs, fetchPut, xhrPut, type PutFunction } from './blobs.js'
+import { Events } from './events.js'
 import { RelayHttp, RelayHttpError, type FetchFunction } from './http.js'
 import { RelayUrls } from './relay-urls.js'
 import { MemoryReplicas, indexeddbReplicas, type ReplicaFactory } from './replica.js'
@@ -20,6 +22,8 @@ export interface ClientOptions {
   /** The WebSocket class; browsers have one, Node 20 needs `ws` (client/node.ts passes it). */
   WebSocket?: WebSocketClass
   fetch?: FetchFunction
+  /** How blob bytes are PUT to presigned URLs (browsers: XMLHttpRequest for progress; Node: node:http). */
+  put?: PutFunction
   backoff?: Partial<BackoffOptions>
   /** Share updates between tabs of one browser (BroadcastChannel). Default: on in browsers, off in Node. */
   broadcast?: boolean
@@ -28,6 +32,10 @@ export interface ClientOptions {
 export class SyncClient {
   readonly relays: RelayUrls
   readonly http: RelayHttp
+  /** Upload blobs (hashed, presigned, with progress) and get download URLs. */
+  readonly blobs: Blobs
+  /** The change feed of the token's scopes. */
+  readonly events: Events
   private readonly tokens: TokenSource
   private readonly spaces = new Map<string, Space>()
   private readonly replicas: ReplicaFactory
@@ -48,6 +56,8 @@ export class SyncClient {
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
     // In Node every client of a process would share one channel and see each other's changes.
     this.broadcast = options.broadcast ?? typeof document !== 'undefined'
+    this.blobs = new Blobs(this.http, options.put ?? (typeof XMLHttpRequest === 'undefined' ? fetchPut : xhrPut), this.backoff)
+    this.events = new Events(this.http, this.backoff)
   }
 
   /**
@@ -76,9 +86,10 @@ export class SyncClient {
     return space
   }
 
-  /** Closes every open space. */
+  /** Closes every open space and ends every change-feed subscription. */
   async destroy(): Promise<void> {
     this.destroyed = true
+    this.events.stopAll()
     await Promise.all([...this.spaces.values()].map((space) => space.close()))
   }
 

@@ -25,6 +25,11 @@ export class RelayHttp {
     private readonly fetchFn: FetchFunction,
   ) {}
 
+  /** The current relay's HTTP base, to resolve relative URLs it hands out. */
+  get baseUrl(): string {
+    return this.relays.current.http
+  }
+
   /**
    * Sends a request to the current relay. A relay that cannot be reached is left for the next
    * one (each tried once); a 401 fetches a fresh token and retries once. Non-2xx answers throw

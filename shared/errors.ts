@@ -24,6 +24,8 @@ export const ErrorCode = {
   TOKEN_UNAVAILABLE: 'token_unavailable',
   /** Client side: the relay could not be reached (every configured URL was tried). */
   RELAY_UNREACHABLE: 'relay_unreachable',
+  /** Client side: storage refused or never answered a blob upload, after retries. */
+  BLOB_UPLOAD_FAILED: 'blob_upload_failed',
   MEMBERSHIP_UNAVAILABLE: 'membership_unavailable',
   STORAGE_UNAVAILABLE: 'storage_unavailable',
   /** The relay cannot reach the other relays (Redis): it serves its own clients only. */

@@ -3,7 +3,8 @@
  * between two browser contexts, offline edits that survive a reload from IndexedDB, and the
  * saved indicator. Screenshots go to test-results/ for a person to look at.
  */
-import { mkdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile } from 'node:fs/promises'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testCleanup } from './support/cleanup.js'
@@ -156,5 +157,68 @@ describe('demo page in Chromium', () => {
     await waitForValue(bob, (v) => v === merged, 'Bob converged with Ada')
     await expectText(saved(ada), 'saved')
     await ada.screenshot({ path: `${SHOTS}demo-converged.png` })
+  })
+
+  it('uploads an attachment with progress and downloads it back identical', async () => {
+    const base = await demoRelay()
+    const doc = `e2e/blob-${Date.now()}`
+    const adaCtx = await context()
+    const ada = await openDemo(adaCtx, base, doc, 'Ada')
+    const bob = await openDemo(await context(), base, doc, 'Bob')
+    await Promise.all([online(ada), online(bob)])
+    const bytes = randomBytes(1024 * 1024)
+    // Upload at 2 MB/s, so the progress bar has steps to show.
+    const cdp = await adaCtx.newCDPSession(ada)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 })
+    await ada.evaluate(() => {
+      const bar = document.getElementById('upload-progress') as HTMLProgressElement
+      const log: number[] = []
+      ;(window as unknown as { progressLog: number[] }).progressLog = log
+      new MutationObserver(() => log.push(bar.value)).observe(bar, { attributes: true, attributeFilter: ['value'] })
+    })
+    await ada.locator('#file').setInputFiles({ name: 'photo.bin', mimeType: 'application/octet-stream', buffer: bytes })
+    await expectText(ada.locator('#upload-state'), 'uploaded', 30_000)
+    await ada.screenshot({ path: `${SHOTS}demo-attachment.png` })
+    const progress = await ada.evaluate(() => (window as unknown as { progressLog: number[] }).progressLog)
+    expect(progress.at(-1)).toBe(1)
+    expect(progress.filter((v) => v > 0 && v < 1).length).toBeGreaterThanOrEqual(2)
+    expect(progress).toEqual([...progress].sort((a, b) => a - b))
+
+    // Bob sees the attachment through the document and downloads it.
+    const link = bob.locator('#files a', { hasText: 'photo.bin' })
+    await link.waitFor()
+    const [download] = await Promise.all([bob.waitForEvent('download'), link.click()])
+    const downloaded = await readFile((await download.path())!)
+    expect(downloaded.equals(bytes)).toBe(true)
+  })
+
+  it('a document deleted through the API shows as deleted in the other context, with its replica gone', async () => {
+    const base = await demoRelay()
+    const doc = `e2e/deleted-${Date.now()}`
+    const page = await openDemo(await context(), base, doc, 'Ada')
+    await online(page)
+    await notes(page).click()
+    await notes(page).pressSequentially('about to be deleted')
+    await expectText(saved(page), 'saved')
+    const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name))
+    expect(await databases()).toContain(`yrelay:${doc}`)
+
+    const res = await fetch(`${base}/v1/docs/${doc}`, { method: 'DELETE' })
+    expect(res.status).toBe(200)
+    const banner = page.locator('#banner[data-kind="deleted"]')
+    await banner.waitFor({ timeout: 15_000 })
+    expect(await banner.textContent()).toMatch(/was deleted/)
+    expect(await notes(page).isDisabled()).toBe(true)
+    await expect.poll(databases).not.toContain(`yrelay:${doc}`)
+    await page.screenshot({ path: `${SHOTS}demo-deleted.png` })
+
+    // Reopened, the page has nothing to upload and the relay still holds a tombstone.
+    await page.reload()
+    await page.locator('#banner[data-kind="deleted"]').waitFor({ timeout: 15_000 })
+    expect(await notes(page).inputValue()).toBe('')
+    const after = await fetch(`${base}/v1/docs/${doc}`)
+    expect(after.status).toBe(404)
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe('doc_deleted')
   })
 })

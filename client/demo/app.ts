@@ -101,8 +101,77 @@ space.on('status', renderStatus)
 renderStatus(space.status)
 renderPeople()
 
+interface Attachment {
+  key: string
+  name: string
+  size: number
+  type: string
+}
+
+const attachments = space.doc.getArray<Attachment>('attachments')
+const progress = $<HTMLProgressElement>('upload-progress')
+const uploadState = $('upload-state')
+
+function renderAttachments(): void {
+  const list = $('files')
+  list.replaceChildren()
+  for (const file of attachments.toArray()) {
+    const item = document.createElement('li')
+    const link = document.createElement('a')
+    link.href = '#'
+    link.dataset.key = file.key
+    link.textContent = file.name
+    link.addEventListener('click', (event) => {
+      event.preventDefault()
+      void download(file)
+    })
+    item.append(link, ` · ${formatBytes(file.size)}`)
+    list.append(item)
+  }
+}
+
+async function download(file: Attachment): Promise<void> {
+  const url = await sync.blobs.downloadUrl(file.key)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = file.name
+  link.click()
+}
+
+async function upload(file: File): Promise<void> {
+  progress.value = 0
+  uploadState.textContent = 'hashing…'
+  try {
+    const { key } = await sync.blobs.upload(file, {
+      contentType: file.type || 'application/octet-stream',
+      onProgress: ({ loaded, total }) => {
+        progress.value = total === 0 ? 1 : loaded / total
+        uploadState.textContent = `${formatBytes(loaded)} of ${formatBytes(total)}`
+      },
+    })
+    attachments.push([{ key, name: file.name, size: file.size, type: file.type }])
+    uploadState.textContent = 'uploaded'
+  } catch (err) {
+    uploadState.textContent = `upload failed: ${(err as Error).message}`
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`
+  return `${(n / 1024 / 1024).toFixed(1)} MB`
+}
+
+$<HTMLInputElement>('file').addEventListener('change', (event) => {
+  const file = (event.target as HTMLInputElement).files?.[0]
+  if (file) void upload(file)
+})
+attachments.observe(renderAttachments)
+$('attach').hidden = false
+
 await space.whenLoaded
 bindTextarea(space.doc.getText('notes'), notes)
+renderAttachments()
 document.body.dataset.loaded = 'true'
 
 if ('serviceWorker' in navigator) {
