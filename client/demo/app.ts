@@ -75,9 +75,10 @@ function renderPeople(): void {
 
 function renderStatus(status: SpaceStatus): void {
   const connection = $('connection')
-  connection.dataset.state = status.connection
-  connection.textContent = status.connection === 'online' && !status.synced ? 'syncing' : status.connection
+  connection.dataset.state = status.deleted ? 'error' : status.connection
+  connection.textContent = status.deleted ? 'deleted' : status.connection === 'online' && !status.synced ? 'syncing' : status.connection
   const saved = $('saved')
+  saved.hidden = status.deleted !== null
   saved.dataset.state = status.saved ? 'saved' : 'saving'
   saved.textContent = status.saved ? 'saved' : `saving ${status.pending}`
   const banner = $('banner')
@@ -87,6 +88,7 @@ function renderStatus(status: SpaceStatus): void {
     banner.hidden = false
     banner.dataset.kind = 'deleted'
     notes.disabled = true
+    $('attach').hidden = true
   } else if (status.error && status.connection !== 'online') {
     banner.textContent = `${status.error.message} (${status.error.code})`
     banner.hidden = false
