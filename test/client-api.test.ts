@@ -7,6 +7,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { AccessPolicy } from '../server/auth/access.js'
 import { mintToken } from '../server/auth/mint-token.js'
+import { SignJWT } from 'jose'
 import { MemoryReplicas, createClient, type ChangeEvent, type ClientOptions, type SyncClient } from '../client/node.js'
 import { testCleanup } from './support/cleanup.js'
 import { sleep, waitFor } from './support/clients.js'
@@ -61,6 +62,25 @@ describe('client SDK blobs: refusals', () => {
     const r = await relay()
     const sync = sdk({ url: r.url, token: tokenFor('u1') })
     await expect(sync.blobs.upload(new Uint8Array([1, 2, 3]), { scope: 'users/u2/' })).rejects.toMatchObject({ code: 'forbidden', status: 403 })
+  })
+})
+
+describe('client SDK: quota refusals', () => {
+  it('an update over the plan’s document size is an error status; the text stays local and unsaved', async () => {
+    const r = await relay()
+    const limited = () =>
+      new SignJWT({ sub: 'u1', limits: { 'users/u1/': { documentBytes: 200 } } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(SECRET))
+    const space = sdk({ url: r.url, token: limited }).open('users/u1/big')
+    await space.whenSynced
+    await space.whenSaved()
+    space.doc.getText('t').insert(0, 'x'.repeat(1000))
+    await expect(space.whenSaved()).rejects.toMatchObject({ code: 'quota_exceeded' })
+    expect(space.status).toMatchObject({ connection: 'online', saved: false, error: { code: 'quota_exceeded' } })
+    expect(space.status.error?.message).toMatch(/too large|limit/)
+    expect(space.doc.getText('t').length).toBe(1000)
   })
 })
 
