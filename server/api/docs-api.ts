@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { ErrorCode, YrelayError } from '../../shared/errors.js'
 import type { Access, Principal } from '../auth/access.js'
 import { deleteDocObjects } from '../docs/doc-deletion.js'
-import { docToJson } from '../docs/doc-json.js'
+import { contentJson } from '../docs/content-json.js'
 import { docPathOfKey, docsPrefix, refName } from '../docs/layout.js'
 import { limitsFor, needsUsage } from '../quota/limits.js'
 import { WriteGate } from '../quota/write-gate.js'
@@ -113,7 +113,7 @@ async function readDoc(res: ServerResponse, url: URL, ctx: ApiContext, access: A
     res.end(state)
     return
   }
-  sendJson(res, 200, { name: refName(access.ref), content: docToJson(state) })
+  sendJson(res, 200, { name: refName(access.ref), content: contentJson(state) })
 }
 
 async function applyUpdate(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, access: Access, principal: Principal): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * A document's content as JSON, for people (inspect, dashboard). An update does not say which
- * kind each root type is, so the kind is read from its first content: map entries → Y.Map,
+ * A document's content as JSON, for people and apps (inspect, dashboard, GET /v1/docs/<name>).
+ * An update does not say which kind each root type is, so the kind is read from its first
+ * content: map entries → Y.Map,
  * text or formatting → Y.Text, XML nodes → Y.XmlFragment, anything else → Y.Array.
  */
 import * as Y from 'yjs'
