@@ -2,15 +2,17 @@
  * `yrelay <command>`. Configuration flags mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
  *   serve    run the relay (default)
  *   token    mint a token from AUTH_JWT_SECRET
- *   inspect, export, import, compact   admin commands on the configured store (server/admin/)
+ *   inspect, export, import, compact, usage, enforce-limits   admin commands on the store (server/admin/)
  */
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { compactCommand } from './admin/compact.js'
+import { enforceLimitsCommand } from './admin/enforce-limits.js'
 import { openAdmin } from './admin/context.js'
 import { exportCommand } from './admin/export.js'
 import { importCommand } from './admin/import.js'
 import { inspectCommand } from './admin/inspect.js'
+import { usageCommand } from './admin/usage.js'
 import { createAccess } from './auth/create-access.js'
 import { createCluster } from './cluster/create-cluster.js'
 import { membershipEntrySchema } from './auth/access.js'
@@ -27,6 +29,8 @@ const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-di
        yrelay export <doc|prefix|/> <file|dir>
        yrelay import <file|dir> [--prefix <p>]
        yrelay compact <doc|prefix|/>
+       yrelay usage <scope|/> [--json]
+       yrelay enforce-limits --scope <scope|/> [--prefix <p>/] --max <n> [--dry-run]
 Every environment variable in the README's configuration table is also a flag;
 token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured);
 the admin commands work on the store serve would use (S3_* or DATA_DIR); "/" names every document.`
@@ -90,13 +94,13 @@ async function token(args: string[]): Promise<void> {
 }
 
 /** Flags of the admin commands, apart from the configuration flags every command takes. */
-const COMMAND_FLAGS: Record<string, 'boolean' | 'string'> = { json: 'boolean', prefix: 'string' }
+const COMMAND_FLAGS: Record<string, 'boolean' | 'string'> = { json: 'boolean', prefix: 'string', scope: 'string', max: 'string', 'dry-run': 'boolean' }
 
 interface CommandLine {
   command: string
   positionals: string[]
   env: Record<string, string>
-  flags: { json?: boolean; prefix?: string }
+  flags: { json?: boolean; prefix?: string; scope?: string; max?: string; 'dry-run'?: boolean }
 }
 
 function parseCommandLine(args: string[]): CommandLine {
@@ -130,7 +134,7 @@ function parseCommandLine(args: string[]): CommandLine {
   return line
 }
 
-const ARITY: Record<string, number> = { serve: 0, inspect: 1, export: 2, import: 1, compact: 1 }
+const ARITY: Record<string, number> = { serve: 0, inspect: 1, export: 2, import: 1, compact: 1, usage: 1, 'enforce-limits': 0 }
 
 /** Runs an admin command; resolves with the exit code. */
 async function admin(line: CommandLine, env: Record<string, string | undefined>): Promise<number> {
@@ -145,6 +149,12 @@ async function admin(line: CommandLine, env: Record<string, string | undefined>)
         return (await exportCommand(ctx, first, second)) ? 0 : 1
       case 'import':
         return (await importCommand(ctx, first, line.flags.prefix ?? '')) ? 0 : 1
+      case 'usage':
+        return (await usageCommand(ctx, first, { json: line.flags.json ?? false })) ? 0 : 1
+      case 'enforce-limits': {
+        const { scope = '', prefix = '', max = '', 'dry-run': dryRun = false } = line.flags
+        return (await enforceLimitsCommand(ctx, { scope, prefix, max: max === '' ? Number.NaN : Number(max), dryRun })) ? 0 : 1
+      }
       default:
         return (await compactCommand(ctx, first)) ? 0 : 1
     }
