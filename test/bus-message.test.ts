@@ -13,6 +13,8 @@ describe('bus messages', () => {
     { ...envelope, to: 'relay2', kind: BusKind.STEP1, answerBack: false, stateVector: new Uint8Array(0) },
     { ...envelope, to: 'relay2', kind: BusKind.STEP2, n: 0, update: bytes },
     { ...envelope, kind: BusKind.SAVED, n: 1_000_000 },
+    { ...envelope, kind: BusKind.DELETED, deletedAt: '2026-11-23T13:00:00.000Z', deletedBy: 'u1' },
+    { ...envelope, kind: BusKind.DELETED, deletedAt: '2026-11-23T13:00:00.000Z', deletedBy: null },
   ])('round-trips kind $kind', (msg) => {
     expect(decodeBusMessage(encodeBusMessage(msg))).toEqual(msg)
   })

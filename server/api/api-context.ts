@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { tokenOf, type AccessPolicy, type Principal } from '../auth/access.js'
 import type { BlobUrlSigner } from '../blobs/blob-urls.js'
 import type { LocalUrlSigner } from '../blobs/local-url-signer.js'
+import type { Cluster } from '../cluster/link.js'
 import type { Config } from '../config.js'
 import type { DocStore } from '../docs/doc-store.js'
 import type { Tombstones } from '../docs/tombstones.js'
@@ -25,6 +26,8 @@ export interface ApiContext {
   usage: UsageTracker
   feed: ChangeFeed
   signer: BlobUrlSigner
+  /** Other relays serving the same documents, told about deletes; absent for a lone relay. */
+  cluster?: Cluster
   /** Present with the directory store: the relay serves its own signed blob URLs. */
   localSigner?: LocalUrlSigner
   logger: Logger

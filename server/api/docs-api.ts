@@ -141,6 +141,7 @@ async function deleteDoc(res: ServerResponse, ctx: ApiContext, access: Access, p
   if (existing) throw docDeletedError(name, existing)
   // The tombstone first: from here on no relay loads the document, and no sync re-creates it.
   const tombstone = await ctx.tombstones.markDoc(ref, principal.sub)
+  ctx.cluster?.announceDeleted(name, ref, tombstone)
   await ctx.rooms.get(name)?.delete(tombstone)
   const objects = await deleteDocObjects(ctx.store, ref)
   ctx.usage.docDeleted(ref.scope, ref.path)

@@ -8,11 +8,13 @@
  *     3 step2      varuint n (0, or the sender's local updates so far when some are not yet
  *                  durable: the update includes them), varUint8Array update (what the target lacks)
  *     4 saved      varuint n (the sender's first n local updates are durable)
+ *     5 deleted    varString deletedAt, varString deletedBy ("" for none): the document was
+ *                  deleted through the sender; every relay closes its clients with 4404
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
-export const BusKind = { UPDATE: 0, AWARENESS: 1, STEP1: 2, STEP2: 3, SAVED: 4 } as const
+export const BusKind = { UPDATE: 0, AWARENESS: 1, STEP1: 2, STEP2: 3, SAVED: 4, DELETED: 5 } as const
 
 interface Envelope {
   from: string
@@ -28,6 +30,7 @@ export type BusMessage = Envelope &
     | { kind: typeof BusKind.STEP1; answerBack: boolean; stateVector: Uint8Array }
     | { kind: typeof BusKind.STEP2; n: number; update: Uint8Array }
     | { kind: typeof BusKind.SAVED; n: number }
+    | { kind: typeof BusKind.DELETED; deletedAt: string; deletedBy: string | null }
   )
 
 /** A message without its envelope, as a room link composes it. */
@@ -58,6 +61,10 @@ export function encodeBusMessage(msg: BusMessage): Buffer {
     case BusKind.SAVED:
       encoding.writeVarUint(e, msg.n)
       break
+    case BusKind.DELETED:
+      encoding.writeVarString(e, msg.deletedAt)
+      encoding.writeVarString(e, msg.deletedBy ?? '')
+      break
   }
   const bytes = encoding.toUint8Array(e)
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -85,6 +92,12 @@ export function decodeBusMessage(bytes: Uint8Array): BusMessage {
     case BusKind.SAVED:
       msg = { ...envelope, kind, n: decoding.readVarUint(d) }
       break
+    case BusKind.DELETED: {
+      const deletedAt = decoding.readVarString(d)
+      const deletedBy = decoding.readVarString(d)
+      msg = { ...envelope, kind, deletedAt, deletedBy: deletedBy === '' ? null : deletedBy }
+      break
+    }
     default:
       throw new Error(`unknown bus message kind ${kind}`)
   }

@@ -4,6 +4,7 @@
  * room's remote-facing methods (ClusterRoom) with what happens elsewhere.
  */
 import type { DocRef } from '../docs/layout.js'
+import type { Tombstone } from '../docs/tombstones.js'
 
 /** What a room tells the other relays. Every method returns at once; none throws. */
 export interface RoomLink {
@@ -37,6 +38,8 @@ export interface ClusterRoom {
   stateVector(): Uint8Array
   /** What this relay holds that a holder of `stateVector` lacks, as one update. */
   diffFor(stateVector: Uint8Array): Uint8Array
+  /** Another relay deleted the document: refuse local clients with 4404 and unload. */
+  receiveDeleted(tombstone: Tombstone): void
   /** The awareness states of this relay's own clients as one frame, or null when there are none. */
   localAwarenessFrame(): Uint8Array | null
 }
@@ -45,6 +48,8 @@ export interface ClusterRoom {
 export interface Cluster {
   readonly mode: 'redis' | 'poll'
   link(room: ClusterRoom): RoomLink
+  /** A document was deleted through this relay (its tombstone is stored): tell the relays that have it open. */
+  announceDeleted(name: string, ref: DocRef, tombstone: Tombstone): void
   /** Null when healthy, else why not (for /readyz). */
   unreadyReason(): string | null
   close(): Promise<void>

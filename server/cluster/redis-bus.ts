@@ -13,6 +13,8 @@
  */
 import { Redis, type RedisOptions } from 'ioredis'
 import type { DocStore } from '../docs/doc-store.js'
+import type { DocRef } from '../docs/layout.js'
+import type { Tombstone } from '../docs/tombstones.js'
 import { mergeMany } from '../docs/merge.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -89,6 +91,11 @@ export class RedisBus implements Cluster {
       )
     }
     return link
+  }
+
+  announceDeleted(name: string, _ref: DocRef, tombstone: Tombstone): void {
+    const msg = { kind: BusKind.DELETED, from: this.options.instanceId, epoch: 0, to: '', deletedAt: tombstone.deletedAt, deletedBy: tombstone.deletedBy } as const
+    this.publish(`${this.options.prefix}room:${name}`, msg)
   }
 
   unlink(link: RedisLink): void {
@@ -248,6 +255,11 @@ class RedisLink implements RoomLink {
         this.room.receiveRemote(msg.update)
         // It may carry the sender's unwritten updates: held like live ones until it says saved.
         if (msg.n > 0) this.hold(msg, msg.n, msg.update)
+        break
+      case BusKind.DELETED:
+        // Updates held for other relays die with the document.
+        this.unconfirmed.clear()
+        this.room.receiveDeleted({ deletedAt: msg.deletedAt, deletedBy: msg.deletedBy, name: this.room.name })
         break
       case BusKind.SAVED: {
         const origin = `${msg.from}:${msg.epoch}`

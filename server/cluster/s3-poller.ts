@@ -7,12 +7,13 @@
  */
 import * as Y from 'yjs'
 import type { DocStore } from '../docs/doc-store.js'
-import { LOG_DIR, changeMarkerKey, docPrefix, logPrefix, relativeKey, snapPrefix } from '../docs/layout.js'
+import { LOG_DIR, changeMarkerKey, docPrefix, logPrefix, relativeKey, snapPrefix, type DocRef } from '../docs/layout.js'
 import { mergeMany } from '../docs/merge.js'
 import { decodeSnapshot } from '../docs/snapshot-format.js'
 import type { Logger } from '../logger.js'
 import { listAll } from '../store/object-store.js'
 import type { Cluster, ClusterRoom, RoomLink } from './link.js'
+import { Tombstones } from '../docs/tombstones.js'
 
 export interface S3PollerOptions {
   docs: DocStore
@@ -38,6 +39,20 @@ export class S3Poller implements Cluster {
     const link = new PollLink(this, room)
     this.links.add(link)
     return link
+  }
+
+  /** Moving the marker makes the other relays look, and find the tombstone. */
+  announceDeleted(name: string, ref: DocRef): void {
+    this.touchMarker(name, changeMarkerKey(ref), { deleted: true })
+  }
+
+  touchMarker(name: string, marker: string, what: Record<string, unknown>): void {
+    const body = new TextEncoder().encode(JSON.stringify({ ...what, by: this.options.instanceId, at: new Date().toISOString() }))
+    this.track(
+      this.options.docs.store
+        .put(marker, body, { contentType: 'application/json' })
+        .catch((err: unknown) => this.options.logger.warn({ doc: name, err }, 'could not rewrite the change marker; other relays see this change with the next one')),
+    )
   }
 
   unlink(link: PollLink): void {
@@ -92,12 +107,11 @@ class PollLink implements RoomLink {
 
   persisted(_localUpdates: number, logKey: string): void {
     this.seen?.add(relativeKey(this.room.ref, logKey))
-    const body = new TextEncoder().encode(JSON.stringify({ log: logKey, by: this.poller.options.instanceId, at: new Date().toISOString() }))
-    this.poller.track(
-      this.poller.options.docs.store
-        .put(this.marker, body, { contentType: 'application/json' })
-        .catch((err: unknown) => this.poller.options.logger.warn({ doc: this.room.name, err }, 'could not rewrite the change marker; other relays see this flush with the next one')),
-    )
+    this.touchMarker({ log: logKey })
+  }
+
+  private touchMarker(what: Record<string, unknown>): void {
+    this.poller.touchMarker(this.room.name, this.marker, what)
   }
 
   poll(): void {
@@ -120,6 +134,11 @@ class PollLink implements RoomLink {
     this.etag = Promise.resolve(now)
     const { store } = this.poller.options.docs
     const ref = this.room.ref
+    const tombstone = await new Tombstones(store).ofDoc(ref)
+    if (tombstone) {
+      this.room.receiveDeleted(tombstone)
+      return
+    }
     const fresh: string[] = []
     for (const prefix of [snapPrefix(ref), logPrefix(ref)]) {
       for await (const o of listAll(store, prefix)) {

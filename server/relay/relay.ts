@@ -207,6 +207,7 @@ export class Relay {
       feed: this.feed,
       signer: this.options.signer ?? localSigner!,
       localSigner,
+      cluster: this.cluster,
       logger,
     }
   }

@@ -23,6 +23,7 @@ import { mergeMany } from '../docs/merge.js'
 import { checkUpdate } from './check-update.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Tombstone, Tombstones } from '../docs/tombstones.js'
+import { deleteDocObjects } from '../docs/doc-deletion.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { WriteBacklog } from './write-backlog.js'
@@ -262,7 +263,7 @@ export class Room implements ClusterRoom {
    * are dropped, and the room unloads once a write already under way has finished (so the
    * caller can then delete every stored object, that one included).
    */
-  async delete(tombstone: Tombstone): Promise<void> {
+  async delete(tombstone: Tombstone, options: { remote?: boolean } = {}): Promise<void> {
     if (this.state === 'deleted' || this.state === 'closed') return
     this.state = 'deleted'
     this.refuseAll(docDeletedError(this.name, tombstone))
@@ -276,7 +277,13 @@ export class Room implements ClusterRoom {
     this.services.observer?.settled(this, dropped, 0)
     await this.writing
     await this.compacting
+    // Deleted through another relay: what this one wrote meanwhile goes too.
+    if (options.remote) await deleteDocObjects(this.docs.store, this.ref).catch((err: unknown) => this.logger.warn({ doc: this.name, err }, 'could not remove objects of a deleted document'))
     this.onIdle(this)
+  }
+
+  receiveDeleted(tombstone: Tombstone): void {
+    void this.delete(tombstone, { remote: true })
   }
 
   get isReady(): boolean {
