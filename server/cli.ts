@@ -2,13 +2,14 @@
  * `yrelay <command>`. Configuration flags mirror environment variables: `--flush-ms 500` sets FLUSH_MS.
  *   serve    run the relay (default)
  *   token    mint a token from AUTH_JWT_SECRET
- *   inspect, export, import, compact, usage, enforce-limits   admin commands on the store (server/admin/)
+ *   inspect, export, import, compact, usage, enforce-limits, gc   admin commands on the store (server/admin/)
  */
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { compactCommand } from './admin/compact.js'
 import { enforceLimitsCommand } from './admin/enforce-limits.js'
 import { openAdmin } from './admin/context.js'
+import { DEFAULT_MIN_AGE, gcCommand, parseDuration } from './admin/gc.js'
 import { exportCommand } from './admin/export.js'
 import { importCommand } from './admin/import.js'
 import { inspectCommand } from './admin/inspect.js'
@@ -31,6 +32,7 @@ const USAGE = `usage: yrelay [serve] [--port 8787] [--host 127.0.0.1] [--data-di
        yrelay compact <doc|prefix|/>
        yrelay usage <scope|/> [--json]
        yrelay enforce-limits --scope <scope|/> [--prefix <p>/] --max <n> [--dry-run]
+       yrelay gc [--min-age 7d] [--dry-run]
 Every environment variable in the README's configuration table is also a flag;
 token signs with AUTH_JWT_SECRET (and sets AUTH_ISSUER / AUTH_AUDIENCE when configured);
 the admin commands work on the store serve would use (S3_* or DATA_DIR); "/" names every document.`
@@ -94,13 +96,20 @@ async function token(args: string[]): Promise<void> {
 }
 
 /** Flags of the admin commands, apart from the configuration flags every command takes. */
-const COMMAND_FLAGS: Record<string, 'boolean' | 'string'> = { json: 'boolean', prefix: 'string', scope: 'string', max: 'string', 'dry-run': 'boolean' }
+const COMMAND_FLAGS: Record<string, 'boolean' | 'string'> = {
+  json: 'boolean',
+  prefix: 'string',
+  scope: 'string',
+  max: 'string',
+  'dry-run': 'boolean',
+  'min-age': 'string',
+}
 
 interface CommandLine {
   command: string
   positionals: string[]
   env: Record<string, string>
-  flags: { json?: boolean; prefix?: string; scope?: string; max?: string; 'dry-run'?: boolean }
+  flags: { json?: boolean; prefix?: string; scope?: string; max?: string; 'dry-run'?: boolean; 'min-age'?: string }
 }
 
 function parseCommandLine(args: string[]): CommandLine {
@@ -134,11 +143,14 @@ function parseCommandLine(args: string[]): CommandLine {
   return line
 }
 
-const ARITY: Record<string, number> = { serve: 0, inspect: 1, export: 2, import: 1, compact: 1, usage: 1, 'enforce-limits': 0 }
+const ARITY: Record<string, number> = { serve: 0, inspect: 1, export: 2, import: 1, compact: 1, usage: 1, 'enforce-limits': 0, gc: 0 }
 
 /** Runs an admin command; resolves with the exit code. */
 async function admin(line: CommandLine, env: Record<string, string | undefined>): Promise<number> {
   const config = loadConfig(env)
+  const minAge = line.flags['min-age'] ?? DEFAULT_MIN_AGE
+  const minAgeMs = parseDuration(minAge)
+  if (minAgeMs === null) throw new ConfigError([`--min-age: ${JSON.stringify(minAge)} is not a duration; write a whole number and a unit, e.g. 7d, 12h, 30m or 0s`])
   const ctx = await openAdmin(config, { create: line.command === 'import' })
   try {
     const [first = '', second = ''] = line.positionals
@@ -155,6 +167,8 @@ async function admin(line: CommandLine, env: Record<string, string | undefined>)
         const { scope = '', prefix = '', max = '', 'dry-run': dryRun = false } = line.flags
         return (await enforceLimitsCommand(ctx, { scope, prefix, max: max === '' ? Number.NaN : Number(max), dryRun })) ? 0 : 1
       }
+      case 'gc':
+        return (await gcCommand(ctx, { dryRun: line.flags['dry-run'] ?? false, minAgeMs })) ? 0 : 1
       default:
         return (await compactCommand(ctx, first)) ? 0 : 1
     }

@@ -1,13 +1,19 @@
 /**
  * The admin dashboard in headless Chromium against a real relay with real clients: sign in with
- * ADMIN_TOKEN, see live connections, rooms, refusals and storage, open a document's content and
- * objects. A screenshot is saved to test-results/admin-dashboard.png.
+ * ADMIN_TOKEN, see live connections, rooms, refusals, storage and usage per scope against its
+ * limits, open a document's content and objects. A screenshot is saved to
+ * test-results/admin-dashboard.png.
  */
 import { mkdir } from 'node:fs/promises'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { AccessPolicy } from '../server/auth/access.js'
+import { DocStore } from '../server/docs/doc-store.js'
+import { listAll, type ObjectStore } from '../server/store/object-store.js'
+import { TEST_SECRET, api, tokenFor } from './support/api.js'
 import { synced, waitFor } from './support/clients.js'
+import { RawClient, updatesOf } from './support/raw-client.js'
 import { testCleanup } from './support/cleanup.js'
 import { ROOT, startRelay } from './support/relay.js'
 import { freshStore } from './support/stores.js'
@@ -26,6 +32,12 @@ afterAll(async () => {
   await browser?.close()
 })
 
+async function storedBytes(store: ObjectStore, scope: string): Promise<number> {
+  let n = 0
+  for (const prefix of [`${scope}docs/`, `${scope}blobs/`]) for await (const o of listAll(store, prefix)) n += o.size
+  return n
+}
+
 async function refusedWith(url: string): Promise<number> {
   const ws = new WebSocket(url)
   ws.on('error', () => {})
@@ -35,7 +47,7 @@ async function refusedWith(url: string): Promise<number> {
 describe('admin dashboard', () => {
   it('shows live connections, rooms, refusals, storage and a document view in Chromium', async () => {
     const store = await freshStore('s3')
-    const r = await startRelay(store, { ADMIN_TOKEN, FLUSH_MS: 50 })
+    const r = await startRelay(store, { ADMIN_TOKEN, FLUSH_MS: 50, LIMIT_SCOPE_DOCUMENTS: 2 })
     cleanup.defer(() => r.stop())
     const a = cleanup.client(r.url, 'plans/2027')
     const b = cleanup.client(r.url, 'plans/2027')
@@ -74,6 +86,12 @@ describe('admin dashboard', () => {
     const put = await page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells).map((td) => td.textContent)).find((cells) => cells[0] === 'put'))
     expect(Number(put![1])).toBeGreaterThanOrEqual(2)
 
+    // Usage of the bucket root against the configured document limit, which it has reached.
+    const usage = await page.waitForSelector('#usage tbody tr:has(td:text-is("/ (bucket root)"))')
+    const cells = await usage.$$eval('td', (tds) => tds.map((td) => ({ text: td.textContent, marked: td.querySelector('span')?.className ?? '' })))
+    expect(cells.map((c) => c.text)).toEqual(['/ (bucket root)', expect.stringMatching(/^\d+ B$|^\d+\.\d KiB$/), 'no limit', '2', '2 of 2 (100 %)', '–', '0 (0 B)', "the relay's LIMIT_SCOPE_DOCUMENTS"])
+    expect(cells[4]!.marked).toBe('bad')
+
     // The stored documents, and one opened: content as JSON, its objects.
     await page.waitForSelector('#docs a[data-doc="plans/2027"]')
     await page.click('#docs a[data-doc="plans/2027"]')
@@ -89,6 +107,67 @@ describe('admin dashboard', () => {
     await page.waitForSelector('#connections:text-is("2")')
     await mkdir(`${ROOT}test-results`, { recursive: true })
     await page.screenshot({ path: `${ROOT}test-results/admin-dashboard.png`, fullPage: true })
+  })
+
+  it('reports usage per scope against the limits enforced there: token plans, configuration, and a scope looked up', async () => {
+    const store = await freshStore('directory')
+    const r = await startRelay(
+      store,
+      { ADMIN_TOKEN, FLUSH_MS: 50, LIMIT_SCOPE_DOCUMENTS: 10, TENANCY: 'multi' },
+      new AccessPolicy({ tenancy: 'multi', key: { kind: 'secret', secret: TEST_SECRET } }),
+    )
+    cleanup.defer(() => r.stop())
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+    // A scope nobody has opened, stored before the relay looked.
+    const docs = new DocStore(store, { instanceId: 'seed', snapshotRetention: 2 })
+    await docs.appendLog({ scope: 'users/u9/', path: 'notes/x' }, updatesOf(['archived'])[0]!)
+    await store.put(`users/u9/blobs/${'a'.repeat(64)}`, new Uint8Array(700))
+
+    const token = await tokenFor({ sub: 'u1', limits: { 'users/u1/': { storedBytes: 100_000, prefixDocuments: { 'profiles/': 2 } } } })
+    const c = new RawClient(`${r.url}/users/u1/profiles/p1?token=${token}`)
+    cleanup.defer(() => c.close())
+    await c.ready()
+    c.sendUpdate(updatesOf(['my profile'])[0]!)
+    await waitFor(() => c.saved() === 1, 'profile saved')
+
+    const seen = await api(r.port, '/admin/api/usage', { headers: admin })
+    expect(seen.status).toBe(200)
+    expect(seen.body.items).toEqual([
+      {
+        scope: 'users/u1/',
+        bytes: await storedBytes(store, 'users/u1/'),
+        documentBytes: await storedBytes(store, 'users/u1/'),
+        blobBytes: 0,
+        documents: 1,
+        blobs: 0,
+        limits: {
+          storedBytes: { value: 100_000, source: 'the token\'s limits claim (limits["users/u1/"].storedBytes)' },
+          documents: { value: 10, source: "the relay's LIMIT_SCOPE_DOCUMENTS" },
+          blobBytes: { value: 100 * 1024 * 1024, source: "the relay's LIMIT_BLOB_BYTES" },
+        },
+        prefixes: [{ prefix: 'profiles/', documents: 1, limit: { value: 2, source: 'the token\'s limits claim (limits["users/u1/"].prefixDocuments["profiles/"])' } }],
+      },
+    ])
+
+    const looked = await api(r.port, '/admin/api/usage?scope=users/u9/', { headers: admin })
+    expect(looked.body.items[0]).toEqual({
+      scope: 'users/u9/',
+      bytes: await storedBytes(store, 'users/u9/'),
+      documentBytes: (await storedBytes(store, 'users/u9/')) - 700,
+      blobBytes: 700,
+      documents: 1,
+      blobs: 1,
+      limits: { documents: { value: 10, source: "the relay's LIMIT_SCOPE_DOCUMENTS" }, blobBytes: { value: 100 * 1024 * 1024, source: "the relay's LIMIT_BLOB_BYTES" } },
+      prefixes: [],
+    })
+    expect(looked.body.items.map((i: { scope: string }) => i.scope)).toEqual(['users/u9/', 'users/u1/'])
+
+    for (const bad of ['../', 'users/u1', '']) {
+      const refused = await api(r.port, `/admin/api/usage?scope=${encodeURIComponent(bad)}`, { headers: admin })
+      expect(refused.status).toBe(400)
+      expect(refused.body.error.message).toContain('is not a scope; pass "users/<id>/", "teams/<id>/" or "spaces/<id>/"')
+    }
+    expect((await api(r.port, '/admin/api/usage')).status).toBe(401)
   })
 
   it('keeps its API behind the admin token, and does not exist without one', async () => {

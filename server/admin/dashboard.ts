@@ -6,10 +6,14 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode } from '../../shared/errors.js'
+import { isScopeKey } from '../auth/access.js'
 import { bearerMatches } from '../auth/static-token.js'
 import type { DocStore } from '../docs/doc-store.js'
 import { listDocuments } from '../docs/doc-index.js'
 import type { Metrics } from '../metrics.js'
+import type { Limit } from '../quota/limits.js'
+import type { LimitsBook } from '../quota/limits-book.js'
+import type { UsageTracker } from '../quota/usage.js'
 import { sendError, sendJson } from '../api/http-io.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import type { ObjectStore } from '../store/object-store.js'
@@ -22,8 +26,10 @@ export interface DashboardContext {
   store: ObjectStore
   docs: DocStore
   metrics: Metrics
+  usage: UsageTracker
+  limits: LimitsBook
   connections(): number
-  rooms(): { name: string; connections: number; state: string }[]
+  rooms(): { name: string; scope: string; connections: number; state: string }[]
 }
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
@@ -42,6 +48,7 @@ const SECURITY_HEADERS = {
 
 const MAX_LISTED = 200
 const MAX_ROOMS = 200
+const MAX_SCOPES = 200
 const PING_TIMEOUT_MS = 3000
 
 export function isDashboardPath(path: string): boolean {
@@ -93,6 +100,16 @@ export async function handleDashboard(req: IncomingMessage, res: ServerResponse,
       sendJson(res, 200, { items, truncated })
       return
     }
+    case '/admin/api/usage': {
+      const scope = query.get('scope')
+      if (scope !== null && (!isScopeKey(scope) || (scope === '') !== (ctx.tenancy === 'single'))) {
+        const example = ctx.tenancy === 'single' ? '"" (the bucket root)' : '"users/<id>/", "teams/<id>/" or "spaces/<id>/"'
+        sendError(res, 400, ErrorCode.BAD_REQUEST, `scope: ${JSON.stringify(scope.slice(0, 200))} is not a scope; pass ${example}`)
+        return
+      }
+      sendJson(res, 200, await usage(ctx, scope))
+      return
+    }
     case '/admin/api/doc': {
       const name = query.get('name') ?? ''
       const report = name ? await inspectDocument(ctx, name) : null
@@ -102,6 +119,27 @@ export async function handleDashboard(req: IncomingMessage, res: ServerResponse,
     }
     default:
       sendError(res, 404, ErrorCode.NOT_FOUND, `no such admin endpoint: ${path}`)
+  }
+}
+
+const limitJson = (limit: Limit | undefined) => limit && { value: limit.value, source: limit.source }
+
+/**
+ * Usage against limits for the scopes in view: those of open rooms, those this relay has
+ * listed for its quota checks, and one asked for (listed now if needed).
+ */
+async function usage(ctx: DashboardContext, asked: string | null) {
+  const scopes = [...new Set([...(asked === null ? [] : [asked]), ...ctx.rooms().map((r) => r.scope), ...ctx.usage.knownScopes()])].slice(0, MAX_SCOPES)
+  await Promise.all(scopes.map((scope) => ctx.usage.ensure(scope)))
+  return {
+    items: scopes.map((scope) => {
+      const limits = ctx.limits.of(scope)
+      return {
+        ...ctx.usage.summary(scope),
+        limits: { storedBytes: limitJson(limits.storedBytes), documents: limitJson(limits.documents), documentBytes: limitJson(limits.documentBytes), blobBytes: limitJson(limits.blobBytes) },
+        prefixes: [...limits.prefixDocuments].map(([prefix, limit]) => ({ prefix, documents: ctx.usage.documentsUnder(scope, prefix), limit: limitJson(limit) })),
+      }
+    }),
   }
 }
 

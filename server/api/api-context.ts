@@ -10,6 +10,7 @@ import type { Tombstones } from '../docs/tombstones.js'
 import type { ChangeFeed } from '../events/change-feed.js'
 import type { Logger } from '../logger.js'
 import type { LimitsConfig } from '../quota/limits.js'
+import type { LimitsBook } from '../quota/limits-book.js'
 import type { UsageTracker } from '../quota/usage.js'
 import type { Rooms } from '../relay/rooms.js'
 import type { ObjectStore } from '../store/object-store.js'
@@ -24,6 +25,8 @@ export interface ApiContext {
   rooms: Rooms
   tombstones: Tombstones
   usage: UsageTracker
+  /** Every limit check goes through it, so the dashboard shows what was enforced. */
+  limits: LimitsBook
   feed: ChangeFeed
   signer: BlobUrlSigner
   /** Other relays serving the same documents, told about deletes; absent for a lone relay. */

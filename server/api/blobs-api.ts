@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { ErrorCode, YrelayError, httpStatusFor, isYrelayError } from '../../shared/errors.js'
 import type { Principal, ScopeAccess } from '../auth/access.js'
 import { blobKey, blobsPrefix, parseBlobKey } from '../docs/layout.js'
-import { limitsFor, needsUsage } from '../quota/limits.js'
+import { needsUsage } from '../quota/limits.js'
 import { QuotaError, scopeLabel } from '../quota/write-gate.js'
 import { MAX_LIST_PAGE, listAll } from '../store/object-store.js'
 import { principalOf, type ApiContext } from './api-context.js'
@@ -117,7 +117,7 @@ function writableKey(ctx: ApiContext, principal: Principal, key: string): { scop
 
 async function uploadUrl(ctx: ApiContext, principal: Principal, spec: UploadSpec) {
   const { scope } = writableScope(ctx, principal, spec.scope)
-  const limits = limitsFor(ctx.config, principal, scope)
+  const limits = ctx.limits.for(principal, scope)
   if (spec.size > limits.blobBytes.value) {
     throw new QuotaError('blob_bytes', ErrorCode.QUOTA_EXCEEDED, `blob of ${spec.size} bytes is larger than the ${limits.blobBytes.value} allowed by ${limits.blobBytes.source}`, {
       value: limits.blobBytes.value,

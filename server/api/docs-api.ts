@@ -10,7 +10,7 @@ import type { Access, Principal } from '../auth/access.js'
 import { deleteDocObjects } from '../docs/doc-deletion.js'
 import { contentJson } from '../docs/content-json.js'
 import { docPathOfKey, docsPrefix, refName } from '../docs/layout.js'
-import { limitsFor, needsUsage } from '../quota/limits.js'
+import { needsUsage } from '../quota/limits.js'
 import { WriteGate } from '../quota/write-gate.js'
 import { docDeletedError } from '../relay/room.js'
 import { MAX_LIST_PAGE } from '../store/object-store.js'
@@ -119,7 +119,7 @@ async function readDoc(res: ServerResponse, url: URL, ctx: ApiContext, access: A
 async function applyUpdate(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, access: Access, principal: Principal): Promise<void> {
   if (req.headers['content-type'] !== 'application/octet-stream') throw badRequest('send the Yjs update as application/octet-stream')
   const update = await readBody(req, ctx.config.MAX_MESSAGE_BYTES)
-  const limits = limitsFor(ctx.config, principal, access.ref.scope)
+  const limits = ctx.limits.for(principal, access.ref.scope)
   if (needsUsage(limits)) await ctx.usage.ensure(access.ref.scope)
   const room = ctx.rooms.open(refName(access.ref), access.ref)
   room.hold()

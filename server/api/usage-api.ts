@@ -1,7 +1,7 @@
 /** `GET /v1/usage`: bytes and documents per scope of the caller, with the limits that apply to them. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ErrorCode, YrelayError } from '../../shared/errors.js'
-import { limitsFor, limitsJson } from '../quota/limits.js'
+import { limitsJson } from '../quota/limits.js'
 import { principalOf, type ApiContext } from './api-context.js'
 import { sendJson } from './http-io.js'
 
@@ -16,7 +16,7 @@ export async function handleUsage(req: IncomingMessage, res: ServerResponse, url
     scopes.map(async ({ scope, role }) => {
       await ctx.usage.ensure(scope)
       const { bytes, documentBytes, blobBytes, documents, blobs } = ctx.usage.summary(scope)
-      return { scope, role, bytes, documentBytes, blobBytes, documents, blobs, limits: limitsJson(limitsFor(ctx.config, principal, scope)) }
+      return { scope, role, bytes, documentBytes, blobBytes, documents, blobs, limits: limitsJson(ctx.limits.for(principal, scope)) }
     }),
   )
   sendJson(res, 200, { scopes: out })

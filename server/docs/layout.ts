@@ -8,7 +8,8 @@
  *   <scope>tombstones/blobs/<sha256>.json     the same for a blob
  *   <scope>.yrelay/changed/<path>/~marker  rewritten after every flush in S3-only multi-relay
  *                                          mode: its ETag tells other relays to look
- *   .yrelay/…                                 the relay's own bookkeeping (URL-signing key)
+ *   .yrelay/url-signing-key                   the secret the relay signs directory-store blob URLs with
+ *   .yrelay/probe/<random>                    written and deleted at start to learn what S3 supports
  *
  * <scope> is "" (the bucket root) for single-tenant relays, or "users/<id>/" and the like.
  */
@@ -105,10 +106,28 @@ export function blobTombstoneKey(scope: string, sha256: string): string {
 /** The key of the secret the relay signs its own blob URLs with (directory store). */
 export const URL_SIGNING_KEY = '.yrelay/url-signing-key'
 
-const BLOB_KEY = /^((?:users|teams|spaces)\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\/)?blobs\/([0-9a-f]{64})$/
+/** Where the S3 store's start-up probe writes; anything left there is from a relay that died probing. */
+export const PROBE_PREFIX = '.yrelay/probe/'
+
+const SCOPE = '((?:users|teams|spaces)\\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}\\/)?'
+const BLOB_KEY = new RegExp(`^${SCOPE}blobs\\/([0-9a-f]{64})$`)
+const BLOB_TOMBSTONE_KEY = new RegExp(`^${SCOPE}tombstones\\/blobs\\/([0-9a-f]{64})\\.json$`)
+const CHANGE_MARKER_KEY = new RegExp(`^${SCOPE}\\.yrelay\\/changed\\/(.+)\\/~marker$`)
 
 /** Splits a blob key ("teams/t7/blobs/<sha256>") into its scope and hash; null when it is not one. */
 export function parseBlobKey(key: string): { scope: string; sha256: string } | null {
   const m = BLOB_KEY.exec(key)
   return m ? { scope: m[1] ?? '', sha256: m[2]! } : null
+}
+
+/** The blob a blob tombstone stands for; null when the key is not a blob tombstone. */
+export function parseBlobTombstoneKey(key: string): { scope: string; sha256: string } | null {
+  const m = BLOB_TOMBSTONE_KEY.exec(key)
+  return m ? { scope: m[1] ?? '', sha256: m[2]! } : null
+}
+
+/** The document a change marker belongs to; null when the key is not a change marker. */
+export function parseChangeMarkerKey(key: string): DocRef | null {
+  const m = CHANGE_MARKER_KEY.exec(key)
+  return m ? { scope: m[1] ?? '', path: m[2]! } : null
 }

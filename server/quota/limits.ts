@@ -47,7 +47,7 @@ function rate(claim: number | undefined, claimName: string, config: number, conf
   return limit && limit.value > 0 ? limit : undefined
 }
 
-export function limitsFor(config: LimitsConfig, principal: Principal, scope: string): ScopeLimitSet {
+export function limitsFor(config: LimitsConfig, principal: Pick<Principal, 'limits'>, scope: string): ScopeLimitSet {
   const claims: ScopeLimits = principal.limits.get(scope) ?? {}
   const at = (name: string) => `limits["${scope}"].${name}`
   const prefixDocuments = new Map<string, Limit>()

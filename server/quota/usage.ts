@@ -69,6 +69,14 @@ export class UsageTracker {
     return (this.scopes.get(scope)?.listedAt ?? 0) > 0
   }
 
+  /** The scopes this relay has listed, most recently used first. */
+  knownScopes(): string[] {
+    return [...this.scopes]
+      .filter(([, u]) => u.listedAt > 0)
+      .map(([scope]) => scope)
+      .reverse()
+  }
+
   private entry(scope: string): ScopeUsage {
     let usage = this.scopes.get(scope)
     if (usage) {

@@ -21,7 +21,8 @@ import type { Logger } from '../logger.js'
 import { Metrics } from '../metrics.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import { handleDashboard, isDashboardPath, type DashboardContext } from '../admin/dashboard.js'
-import { limitsFor, needsUsage } from '../quota/limits.js'
+import { needsUsage } from '../quota/limits.js'
+import { LimitsBook } from '../quota/limits-book.js'
 import { UsageTracker } from '../quota/usage.js'
 import { UsageWebhook } from '../quota/usage-webhook.js'
 import { WriteGate } from '../quota/write-gate.js'
@@ -84,6 +85,7 @@ export class Relay {
   readonly metrics: Metrics
   readonly cluster: Cluster | undefined
   readonly usage: UsageTracker
+  readonly limits: LimitsBook
   private readonly webhook: UsageWebhook | undefined
   readonly feed: ChangeFeed
   private readonly tombstones: Tombstones
@@ -111,6 +113,7 @@ export class Relay {
     const webhook = this.webhook
     this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: webhook && ((summary) => webhook.notify(summary)) })
     const usage = this.usage
+    this.limits = new LimitsBook(config)
     const feed = this.feed
     const observer: RoomObserver = {
       accepted: (room, bytes) => usage.accepted(room.ref.scope, room.ref.path, bytes),
@@ -147,8 +150,10 @@ export class Relay {
       store,
       docs: this.docs,
       metrics: this.metrics,
+      usage: this.usage,
+      limits: this.limits,
       connections: () => this.connections.size,
-      rooms: () => this.rooms.all().map((r) => ({ name: r.name, connections: r.peers.size, state: r.state })),
+      rooms: () => this.rooms.all().map((r) => ({ name: r.name, scope: r.ref.scope, connections: r.peers.size, state: r.state })),
     }
     this.http = createServer((req, res) => {
       requestLog(req, res)
@@ -204,6 +209,7 @@ export class Relay {
       rooms: this.rooms,
       tombstones: this.tombstones,
       usage: this.usage,
+      limits: this.limits,
       feed: this.feed,
       signer: this.options.signer ?? localSigner!,
       localSigner,
@@ -247,7 +253,7 @@ export class Relay {
       const principal = await this.options.access.authenticate(tokenOf(params, authorization))
       const access = this.options.access.authorize(principal, name)
       // Writes are checked against the scope's stored usage, which must be known first.
-      if (access.canWrite && needsUsage(limitsFor(this.options.config, principal, access.ref.scope))) await this.usage.ensure(access.ref.scope)
+      if (access.canWrite && needsUsage(this.limits.for(principal, access.ref.scope))) await this.usage.ensure(access.ref.scope)
       return { ok: true, principal, access }
     } catch (err) {
       if (isYrelayError(err)) return { ok: false, error: err, auth }
@@ -279,7 +285,7 @@ export class Relay {
       canWrite: access.canWrite,
       expiresAt: principal.expiresAt,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
-      gate: new WriteGate(limitsFor(config, principal, access.ref.scope), this.usage),
+      gate: new WriteGate(this.limits.for(principal, access.ref.scope), this.usage),
       logger: this.options.logger,
       metrics: this.metrics,
     })

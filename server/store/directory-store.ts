@@ -176,6 +176,29 @@ export class DirectoryStore implements ObjectStore {
     return more ? { items, cursor: items[items.length - 1]!.key } : { items }
   }
 
+  /** Temporary files of writes that a crash interrupted (never listed as objects), last touched before `before`. */
+  async strayTemporaryFiles(before: Date): Promise<{ file: string; size: number }[]> {
+    const out: { file: string; size: number }[] = []
+    for (const relative of await fs.readdir(this.root, { recursive: true })) {
+      if (!path.basename(relative).includes(TMP_MARK)) continue
+      const file = path.join(this.root, relative)
+      try {
+        const st = await fs.stat(file)
+        if (st.isFile() && st.mtime < before) out.push({ file, size: st.size })
+      } catch (err) {
+        if (errno(err) !== 'ENOENT') throw err
+      }
+    }
+    return out
+  }
+
+  async removeTemporaryFile(file: string): Promise<void> {
+    if (!path.basename(file).includes(TMP_MARK) || !file.startsWith(this.root + path.sep)) {
+      throw new Error(`${file} is not a temporary file of this store`)
+    }
+    await fs.rm(file, { force: true })
+  }
+
   private async walk(dir: string, dirKey: string, prefix: string, out: ObjectInfo[]): Promise<void> {
     let entries
     try {

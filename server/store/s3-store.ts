@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { randomBytes } from 'node:crypto'
 import { ErrorCode, YrelayError } from '../../shared/errors.js'
+import { PROBE_PREFIX } from '../docs/layout.js'
 import {
   MAX_LIST_PAGE,
   assertValidKey,
@@ -101,7 +102,7 @@ export class S3Store implements ObjectStore {
   }
 
   private async probeConditionalWrites(): Promise<boolean> {
-    const key = `.yrelay/probe/${randomBytes(8).toString('hex')}`
+    const key = `${PROBE_PREFIX}${randomBytes(8).toString('hex')}`
     const body = new Uint8Array([1])
     try {
       await this.put(key, body, { ifNoneMatch: true })

@@ -3,6 +3,7 @@
 const KEY = 'yrelay-admin-token'
 const $ = (id) => document.getElementById(id)
 let timer = null
+let lookedUp = null
 
 async function api(path) {
   const res = await fetch(path, { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY)}` } })
@@ -68,8 +69,58 @@ async function refresh() {
     fill('rooms', o.rooms.map((r) => [docLink(r.name), r.connections, r.state]), 'no document is open')
     fill('refusals', o.refusals.map((r) => [new Date(r.at).toLocaleTimeString(), r.code, r.via, r.doc ?? '', r.message]), 'no refusals since start')
     fill('requests', Object.entries(o.storage.requests).map(([op, c]) => [op, c.ok, c.error, bytes(c.bytes)]), 'no requests yet')
+    await loadUsage()
   } catch (err) {
     $('error').textContent = `Could not refresh: ${err.message}`
+  }
+}
+
+// "3 of 5 (60 %)", marked when near or past the limit; "no limit" when none applies.
+function meter(used, limit, format = String) {
+  const span = document.createElement('span')
+  if (!limit) {
+    span.textContent = 'no limit'
+    return span
+  }
+  const pct = limit.value === 0 ? 100 : Math.round((used / limit.value) * 100)
+  span.textContent = `${format(used)} of ${format(limit.value)} (${pct} %)`
+  span.className = pct >= 100 ? 'bad' : pct >= 90 ? 'warn' : ''
+  return span
+}
+
+async function loadUsage() {
+  const query = lookedUp === null ? '' : `?scope=${encodeURIComponent(lookedUp)}`
+  const u = await api(`/admin/api/usage${query}`)
+  const rows = u.items.map((s) => {
+    const sources = [...new Set([s.limits.storedBytes, s.limits.documents, ...s.prefixes.map((p) => p.limit)].filter(Boolean).map((l) => l.source))]
+    const prefixes = document.createElement('span')
+    for (const p of s.prefixes) {
+      const line = document.createElement('div')
+      line.append(`${p.prefix}: `, meter(p.documents, p.limit))
+      prefixes.append(line)
+    }
+    return [
+      s.scope === '' ? '/ (bucket root)' : s.scope,
+      bytes(s.bytes),
+      meter(s.bytes, s.limits.storedBytes, bytes),
+      s.documents,
+      meter(s.documents, s.limits.documents),
+      s.prefixes.length === 0 ? '–' : prefixes,
+      `${s.blobs} (${bytes(s.blobBytes)})`,
+      sources.length === 0 ? 'no limits set' : sources.join('; '),
+    ]
+  })
+  fill('usage', rows, 'no scope in view: open a document or look a scope up')
+}
+
+async function lookUpScope(event) {
+  event.preventDefault()
+  lookedUp = $('scope').value.trim() === '/' ? '' : $('scope').value.trim()
+  try {
+    await loadUsage()
+  } catch (err) {
+    lookedUp = null
+    $('error').textContent = `Could not look up the scope: ${err.message}`
   }
 }
 
@@ -123,5 +174,6 @@ $('login').addEventListener('submit', (event) => {
 })
 $('sign-out').addEventListener('click', () => signOut())
 $('doc-search').addEventListener('submit', listDocs)
+$('scope-search').addEventListener('submit', lookUpScope)
 if (sessionStorage.getItem(KEY)) start()
 else signOut()
