@@ -11,6 +11,8 @@
 import * as Y from 'yjs'
 import { ErrorCode, YrelayError } from '../../shared/errors.js'
 
+const CHECK_DOC_GUID = 'yrelay-update-check'
+
 type Ref = { client: number; clock: number } | null
 
 function bad(why: string, cause?: unknown): never {
@@ -35,8 +37,10 @@ export function checkUpdate(update: Uint8Array): void {
   }
   // What this update says each of its items is, per author in clock order: a parent named here must be a shared type.
   const items = new Map<number, { clock: number; end: number; isType: boolean }[]>()
+  let worthApplying = false
   for (const struct of structs) {
     if (!Number.isSafeInteger(struct.id.clock + struct.length)) bad(`clock of ${struct.id.client}:${struct.id.clock} is beyond 2^53`)
+    if (struct.id.clock === 0 || struct.length === 0) worthApplying = true
     if (!(struct instanceof Y.Item)) continue
     const { client, clock } = struct.id
     const backwards = (ref: Ref, what: string) => {
@@ -55,9 +59,15 @@ export function checkUpdate(update: Uint8Array): void {
     list.push({ clock, end: clock + struct.length, isType: struct.content instanceof Y.ContentType })
   }
   // Whatever the checks above miss inside the update itself shows when a Y.Doc applies it.
-  // Applying costs about what decoding does, and only the update, never the whole document.
+  // An empty Y.Doc integrates an author's operations only from their clock 0 on: anything
+  // later waits as pending without being looked at, and applying it would only re-encode it
+  // (ten times the cost of decoding). So only updates carrying some author's first operations
+  // (a new client's first edit, a full state) are applied: that is where the check can fail;
+  // and those with an empty struct, which no client makes and whose re-encoding can fail.
+  if (!worthApplying) return
+  // A fixed guid: the default is a fresh UUID, 31 calls into crypto.
   try {
-    const doc = new Y.Doc({ gc: false })
+    const doc = new Y.Doc({ gc: false, guid: CHECK_DOC_GUID })
     Y.applyUpdate(doc, update)
     doc.destroy()
   } catch (err) {
