@@ -55,7 +55,7 @@ const OUTPUT_TAIL_CHARS = 4000
 
 async function launch(script: string[], env: Record<string, string>, readyLine: string): Promise<{ pid: number; port: number } & Pick<RunningServer, 'crashed' | 'outputTail' | 'stop'>> {
   const port = await freePort()
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...script], {
+  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), '--import', 'tsx', ...script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -125,7 +125,10 @@ export async function startServer(spec: ServerSpec, stores: StoreTargets, env: R
           S3_FORCE_PATH_STYLE: 'true',
         })
       }
-      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...storeEnv, ...env }, 'yrelay listening on')
+      // The burst sends 10,000 updates as fast as one client can, past the default limit of 1,000
+      // per second per connection; a limit this high keeps the limiter's cost in the figures.
+      const limits = { LIMIT_UPDATES_PER_SECOND: '1000000' }
+      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...limits, ...storeEnv, ...env }, 'yrelay listening on')
       return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/v1/sync/${room}`, openRooms: () => openRoomsOf(proc.port) }
     }
     case 'reference': {
