@@ -6,45 +6,15 @@ import { testCleanup } from './support/cleanup.js'
 import { waitFor } from './support/clients.js'
 import { RawClient, updatesOf } from './support/raw-client.js'
 import { startRelay } from './support/relay.js'
+import { subscribeSse, type SseStream } from './support/sse.js'
 import { freshStore } from './support/stores.js'
 
 const cleanup = testCleanup()
 
-interface SseEvent {
-  id?: string
-  event: string
-  data: Record<string, unknown>
-  at: number
-}
-
-/** Reads an SSE stream with fetch (Node 20 has no EventSource), parsing events as they arrive. */
-function subscribe(port: number, token: string, lastEventId?: string): { events: SseEvent[]; comments: string[]; close(): void } {
-  const events: SseEvent[] = []
-  const comments: string[] = []
-  const abort = new AbortController()
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` }
-  if (lastEventId) headers['last-event-id'] = lastEventId
-  void (async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/events?scope=teams/t7/`, { headers, signal: abort.signal })
-    const decoder = new TextDecoder()
-    let buffer = ''
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true })
-      let end: number
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const fields = new Map<string, string>()
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) comments.push(line.slice(1).trim())
-          else if (line.includes(': ')) fields.set(line.slice(0, line.indexOf(': ')), line.slice(line.indexOf(': ') + 2))
-        }
-        if (fields.has('event')) events.push({ id: fields.get('id'), event: fields.get('event')!, data: JSON.parse(fields.get('data') ?? '{}'), at: Date.now() })
-      }
-    }
-  })().catch(() => {})
-  cleanup.defer(() => abort.abort())
-  return { events, comments, close: () => abort.abort() }
+function subscribe(port: number, token: string, lastEventId?: string): SseStream {
+  const stream = subscribeSse(`http://127.0.0.1:${port}/v1/events?scope=teams/t7/`, { token, lastEventId })
+  cleanup.defer(() => stream.close())
+  return stream
 }
 
 describe('change feed (SSE)', () => {

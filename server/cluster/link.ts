@@ -5,6 +5,7 @@
  */
 import type { DocRef } from '../docs/layout.js'
 import type { Tombstone } from '../docs/tombstones.js'
+import type { FeedShare } from '../events/change-feed.js'
 
 /** What a room tells the other relays. Every method returns at once; none throws. */
 export interface RoomLink {
@@ -50,6 +51,8 @@ export interface Cluster {
   link(room: ClusterRoom): RoomLink
   /** A document was deleted through this relay (its tombstone is stored): tell the relays that have it open. */
   announceDeleted(name: string, ref: DocRef, tombstone: Tombstone): void
+  /** Change-feed events of other relays (Redis mode; polling relays have none). */
+  readonly feed?: FeedShare
   /** Null when healthy, else why not (for /readyz). */
   unreadyReason(): string | null
   close(): Promise<void>

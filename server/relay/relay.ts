@@ -106,7 +106,7 @@ export class Relay {
     this.docs = new DocStore(store, { instanceId: options.instanceId, snapshotRetention: config.SNAPSHOT_RETENTION, logger })
     const cluster = (this.cluster = options.cluster?.(this.docs, this.metrics))
     this.tombstones = new Tombstones(store)
-    this.feed = new ChangeFeed({ windowSize: FEED_WINDOW, heartbeatMs: HEARTBEAT_MS })
+    this.feed = new ChangeFeed({ windowSize: FEED_WINDOW, heartbeatMs: HEARTBEAT_MS, share: cluster?.feed })
     if (config.USAGE_WEBHOOK_URL && config.USAGE_WEBHOOK_SECRET) {
       this.webhook = new UsageWebhook({ url: config.USAGE_WEBHOOK_URL, secret: config.USAGE_WEBHOOK_SECRET, intervalMs: config.USAGE_WEBHOOK_INTERVAL_MS, logger })
     }
