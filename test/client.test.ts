@@ -240,11 +240,12 @@ describe('client SDK: backoff and failover', () => {
     await waitFor(() => sockets.attempts.length >= 6, 'six attempts', 20_000)
     expect(space.status.error?.code).toBe('membership_unavailable')
     const gaps = sockets.attempts.slice(1, 6).map((t, i) => t - sockets.attempts[i]!)
-    // Retry i waits between half and all of min(max, initial·2^i), plus connection time.
+    // Retry i waits between half and all of min(max, initial·2^i), plus connection time (which a
+    // busy machine stretches; the exact delays are checked without sockets below).
     gaps.forEach((gap, i) => {
       const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** i)
       expect(gap).toBeGreaterThanOrEqual(ceiling / 2 - 5)
-      expect(gap).toBeLessThan(ceiling + 400)
+      expect(gap).toBeLessThan(ceiling + 1000)
     })
     expect(gaps[4]!).toBeGreaterThan(gaps[0]!)
     membershipUp = true
