@@ -6,6 +6,7 @@
 import type { DocRef } from '../docs/layout.js'
 import type { Tombstone } from '../docs/tombstones.js'
 import type { FeedShare } from '../events/change-feed.js'
+import type { UsageShare } from '../quota/usage.js'
 
 /** What a room tells the other relays. Every method returns at once; none throws. */
 export interface RoomLink {
@@ -53,6 +54,8 @@ export interface Cluster {
   announceDeleted(name: string, ref: DocRef, tombstone: Tombstone): void
   /** Change-feed events of other relays (Redis mode; polling relays have none). */
   readonly feed?: FeedShare
+  /** Usage changes of other relays (Redis mode). */
+  readonly usage?: UsageShare
   /** Null when healthy, else why not (for /readyz). */
   unreadyReason(): string | null
   close(): Promise<void>

@@ -11,22 +11,19 @@
  * Redis down: relays keep serving their own clients, report not-ready, and when Redis answers
  * again they subscribe anew and run the step 1 / step 2 exchange for every open room.
  *
- * The change feed (`GET /v1/events`) travels on one channel per scope, as JSON
- * `{from, event}`, to the relays with subscribers of that scope. Events lost while Redis was
- * away cannot be replayed, so followers are told of the gap (`{from, gap: true}` from a relay
- * that could not publish) and their subscribers get `reset`.
+ * What concerns a scope rather than a room (change feed, usage changes) goes on per-scope
+ * channels (scope-channels.ts).
  */
 import { Redis, type RedisOptions } from 'ioredis'
-import { z } from 'zod'
 import type { DocStore } from '../docs/doc-store.js'
 import type { DocRef } from '../docs/layout.js'
 import type { Tombstone } from '../docs/tombstones.js'
 import { mergeMany } from '../docs/merge.js'
-import { changeEventSchema, type ChangeEvent, type FeedShare } from '../events/change-feed.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { BusKind, decodeBusMessage, encodeBusMessage, type BusBody, type BusMessage } from './bus-message.js'
 import type { Cluster, ClusterRoom, RoomLink } from './link.js'
+import { ScopeChannels } from './scope-channels.js'
 
 export interface RedisBusOptions {
   url: string
@@ -55,14 +52,7 @@ export class RedisBus implements Cluster {
   private lastError = 'connecting'
   private readonly writes = new Set<Promise<unknown>>()
   private closed = false
-  /** Feed handlers by scope channel. */
-  private readonly feedFollowers = new Map<string, Set<FeedHandlers>>()
-  /** Scope channels this relay could not publish an event to since Redis was last up. */
-  private readonly feedMissed = new Set<string>()
-  readonly feed: FeedShare = {
-    publish: (event) => this.publishFeed(this.feedChannel(event.scope), { from: this.options.instanceId, event }),
-    follow: (scope, handlers) => this.followFeed(this.feedChannel(scope), handlers),
-  }
+  private readonly scopes: ScopeChannels
 
   constructor(readonly options: RedisBusOptions) {
     const common: RedisOptions = {
@@ -93,6 +83,24 @@ export class RedisBus implements Cluster {
       conn.on('ready', () => void this.onReady())
     }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message))
+    this.scopes = new ScopeChannels({
+      pub: this.pub,
+      sub: this.sub,
+      prefix: options.prefix,
+      instanceId: options.instanceId,
+      logger: options.logger,
+      subscribed: () => this.subscribed,
+      publishable: () => this.subscribed && this.pub.status === 'ready',
+      failed: (err) => this.failed(err),
+    })
+  }
+
+  get feed(): ScopeChannels['feed'] {
+    return this.scopes.feed
+  }
+
+  get usage(): ScopeChannels['usage'] {
+    return this.scopes.usage
   }
 
   link(room: ClusterRoom): RoomLink {
@@ -130,20 +138,19 @@ export class RedisBus implements Cluster {
     if (this.subscribed && !this.needsResync) return
     const links = [...this.links.values()]
     if (!this.subscribed) {
-      const feeds = [...this.feedFollowers.keys()]
+      const followed = this.scopes.channels()
       try {
-        const channels = [...links.map((l) => l.channel), ...feeds]
+        const channels = [...links.map((l) => l.channel), ...followed]
         if (channels.length > 0) await this.sub.subscribe(...channels)
       } catch (err) {
         this.failed(err)
         return
       }
       this.subscribed = true
-      // Whatever other relays published while this one was not listening is gone.
-      for (const channel of feeds) for (const handlers of this.feedFollowers.get(channel) ?? []) handlers.gap()
+      this.scopes.resubscribed(followed)
+    } else {
+      this.scopes.resubscribed([])
     }
-    for (const channel of this.feedMissed) this.publishFeed(channel, { from: this.options.instanceId, gap: true })
-    this.feedMissed.clear()
     this.needsResync = false
     this.lastError = ''
     this.options.metrics?.redisConnected.set(1)
@@ -156,55 +163,6 @@ export class RedisBus implements Cluster {
     this.pub.publish(channel, encodeBusMessage(msg)).catch((err: unknown) => this.failed(err))
   }
 
-  private feedChannel(scope: string): string {
-    return `${this.options.prefix}feed:${scope === '' ? '/' : scope}`
-  }
-
-  private publishFeed(channel: string, message: FeedMessage): void {
-    if (!this.subscribed || this.pub.status !== 'ready') {
-      this.feedMissed.add(channel)
-      return
-    }
-    this.pub.publish(channel, JSON.stringify(message)).catch((err: unknown) => {
-      this.feedMissed.add(channel)
-      this.failed(err)
-    })
-  }
-
-  private followFeed(channel: string, handlers: FeedHandlers): () => void {
-    let set = this.feedFollowers.get(channel)
-    if (!set) {
-      this.feedFollowers.set(channel, (set = new Set()))
-      if (this.subscribed) this.sub.subscribe(channel).catch((err: unknown) => this.failed(err))
-    }
-    set.add(handlers)
-    return () => {
-      if (!set.delete(handlers) || set.size > 0) return
-      this.feedFollowers.delete(channel)
-      if (this.subscribed) this.sub.unsubscribe(channel).catch((err: unknown) => this.failed(err))
-    }
-  }
-
-  private onFeedMessage(channel: string, followers: Set<FeedHandlers>, bytes: Buffer): void {
-    let message: unknown
-    try {
-      message = JSON.parse(bytes.toString())
-    } catch {
-      message = null
-    }
-    const parsed = feedMessageSchema.safeParse(message)
-    if (!parsed.success || (parsed.data.event && this.feedChannel(parsed.data.event.scope) !== channel)) {
-      this.options.logger.warn({ channel }, 'ignoring a malformed message on a feed channel')
-      return
-    }
-    if (parsed.data.from === this.options.instanceId) return
-    const { event } = parsed.data
-    for (const handlers of followers) {
-      if (event) handlers.event(event)
-      else handlers.gap()
-    }
-  }
-
   private failed(err: unknown): void {
     this.needsResync = true
     this.lastError = (err as Error).message
@@ -212,11 +170,7 @@ export class RedisBus implements Cluster {
   }
 
   private onMessage(channel: string, bytes: Buffer): void {
-    const followers = this.feedFollowers.get(channel)
-    if (followers) {
-      this.onFeedMessage(channel, followers, bytes)
-      return
-    }
+    if (this.scopes.onMessage(channel, bytes)) return
     const link = this.links.get(channel)
     if (!link) return
     let msg: BusMessage
@@ -246,14 +200,6 @@ export class RedisBus implements Cluster {
     this.sub.disconnect()
   }
 }
-
-type FeedHandlers = Parameters<FeedShare['follow']>[1]
-
-/** An event, or word of a gap (never both). */
-const feedMessageSchema = z
-  .object({ from: z.string(), event: changeEventSchema.optional(), gap: z.literal(true).optional() })
-  .refine((m) => (m.event === undefined) !== (m.gap === undefined))
-type FeedMessage = { from: string; event: ChangeEvent } | { from: string; gap: true }
 
 /** A remote update not yet announced durable by the relay whose client sent it. */
 interface Unconfirmed {

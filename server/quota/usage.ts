@@ -5,7 +5,12 @@
  * this relay's own writes, compactions and deletes, and listed again every `refreshMs` to pick
  * up what other relays wrote. Accepted-but-unflushed updates and unexpired upload URLs count
  * too, so nobody can overrun a limit by racing the flush or by asking for many URLs at once.
+ *
+ * With a UsageShare (Redis mode) relays also tell each other what their writes, compactions and
+ * deletes changed in a scope, so a relay's figures follow the others' within a moment instead
+ * of at its next listing; a gap in what it received makes it list again.
  */
+import { z } from 'zod'
 import { blobsPrefix, docPathOfKey, docsPrefix, parseBlobKey } from '../docs/layout.js'
 import type { Logger } from '../logger.js'
 import { listAll, type ObjectStore } from '../store/object-store.js'
@@ -24,6 +29,8 @@ interface ScopeUsage {
   reservations: Map<string, { size: number; expiresAt: number }>
   listedAt: number
   listing: Promise<void> | null
+  /** Stops following other relays' changes (present with a UsageShare). */
+  unfollow?: () => void
 }
 
 export interface UsageSummary {
@@ -35,12 +42,30 @@ export interface UsageSummary {
   blobs: number
 }
 
+export const usageChangeSchema = z.discriminatedUnion('kind', [
+  /** A document's stored bytes grew (a flush) or changed (a compaction) by delta. */
+  z.object({ kind: z.literal('doc'), path: z.string(), delta: z.number().int() }),
+  z.object({ kind: z.literal('doc.deleted'), path: z.string() }),
+  z.object({ kind: z.literal('blob'), sha256: z.string(), size: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('blob.deleted'), sha256: z.string() }),
+])
+
+export type UsageChange = z.infer<typeof usageChangeSchema>
+
+/** Usage changes shared between relays. */
+export interface UsageShare {
+  publish(scope: string, change: UsageChange): void
+  /** Delivers other relays' changes to the scope until the returned function is called. */
+  follow(scope: string, handlers: { change(change: UsageChange): void; gap(): void }): () => void
+}
+
 export interface UsageOptions {
   /** How old a listing may get before it is redone in the background. */
   refreshMs: number
   logger: Logger
-  /** Told whenever a scope's stored usage changed (for the usage webhook). */
+  /** Told whenever this relay changed a scope's stored usage (for the usage webhook). */
   onChange?: (summary: UsageSummary) => void
+  share?: UsageShare
 }
 
 const MAX_SCOPES = 10_000
@@ -78,24 +103,33 @@ export class UsageTracker {
   }
 
   private entry(scope: string): ScopeUsage {
-    let usage = this.scopes.get(scope)
+    const usage = this.scopes.get(scope)
     if (usage) {
       // Map order is insertion order: re-inserting keeps the least recently used first.
       this.scopes.delete(scope)
       this.scopes.set(scope, usage)
       return usage
     }
-    usage = { docs: new Map(), blobs: new Map(), docBytes: 0, blobBytes: 0, pendingBytes: 0, reservations: new Map(), listedAt: 0, listing: null }
-    this.scopes.set(scope, usage)
+    const created: ScopeUsage = { docs: new Map(), blobs: new Map(), docBytes: 0, blobBytes: 0, pendingBytes: 0, reservations: new Map(), listedAt: 0, listing: null }
+    // Followed before the first listing, so nothing written meanwhile falls between the two.
+    created.unfollow = this.options.share?.follow(scope, {
+      change: (change) => apply(created, change),
+      gap: () => {
+        created.listing ??= this.list(scope, created)
+        created.listing.catch((err: unknown) => this.options.logger.warn({ scope, err }, 'usage relisting after a gap failed; keeping the last figures'))
+      },
+    })
+    this.scopes.set(scope, created)
     if (this.scopes.size > MAX_SCOPES) {
       for (const [name, u] of this.scopes) {
         if (u.pendingBytes === 0 && !u.listing && name !== scope) {
+          u.unfollow?.()
           this.scopes.delete(name)
           break
         }
       }
     }
-    return usage
+    return created
   }
 
   private async list(scope: string, usage: ScopeUsage): Promise<void> {
@@ -165,21 +199,16 @@ export class UsageTracker {
   settled(scope: string, path: string, acceptedBytes: number, written: number): void {
     const usage = this.entry(scope)
     usage.pendingBytes = Math.max(0, usage.pendingBytes - acceptedBytes)
-    if (written > 0) setDoc(usage, path, (usage.docs.get(path) ?? 0) + written)
-    this.changed(scope)
+    if (written > 0) this.local(scope, usage, { kind: 'doc', path, delta: written })
+    else this.changed(scope)
   }
 
   compacted(scope: string, path: string, written: number, deleted: number): void {
-    const usage = this.entry(scope)
-    setDoc(usage, path, Math.max(0, (usage.docs.get(path) ?? 0) + written - deleted))
-    this.changed(scope)
+    this.local(scope, this.entry(scope), { kind: 'doc', path, delta: written - deleted })
   }
 
   docDeleted(scope: string, path: string): void {
-    const usage = this.entry(scope)
-    usage.docBytes -= usage.docs.get(path) ?? 0
-    usage.docs.delete(path)
-    this.changed(scope)
+    this.local(scope, this.entry(scope), { kind: 'doc.deleted', path })
   }
 
   blobReserved(scope: string, sha256: string, size: number, expiresAt: number): void {
@@ -187,18 +216,17 @@ export class UsageTracker {
   }
 
   blobStored(scope: string, sha256: string, size: number): void {
-    const usage = this.entry(scope)
-    usage.blobBytes += size - (usage.blobs.get(sha256) ?? 0)
-    usage.blobs.set(sha256, size)
-    usage.reservations.delete(sha256)
-    this.changed(scope)
+    this.local(scope, this.entry(scope), { kind: 'blob', sha256, size })
   }
 
   blobDeleted(scope: string, sha256: string): void {
-    const usage = this.entry(scope)
-    usage.blobBytes -= usage.blobs.get(sha256) ?? 0
-    usage.blobs.delete(sha256)
-    usage.reservations.delete(sha256)
+    this.local(scope, this.entry(scope), { kind: 'blob.deleted', sha256 })
+  }
+
+  /** A change this relay made: counted, told to the other relays and to the webhook. */
+  private local(scope: string, usage: ScopeUsage, change: UsageChange): void {
+    apply(usage, change)
+    this.options.share?.publish(scope, change)
     this.changed(scope)
   }
 
@@ -211,6 +239,28 @@ function sum(map: Map<string, number>): number {
   let n = 0
   for (const v of map.values()) n += v
   return n
+}
+
+function apply(usage: ScopeUsage, change: UsageChange): void {
+  switch (change.kind) {
+    case 'doc':
+      setDoc(usage, change.path, Math.max(0, (usage.docs.get(change.path) ?? 0) + change.delta))
+      break
+    case 'doc.deleted':
+      usage.docBytes -= usage.docs.get(change.path) ?? 0
+      usage.docs.delete(change.path)
+      break
+    case 'blob':
+      usage.blobBytes += change.size - (usage.blobs.get(change.sha256) ?? 0)
+      usage.blobs.set(change.sha256, change.size)
+      usage.reservations.delete(change.sha256)
+      break
+    case 'blob.deleted':
+      usage.blobBytes -= usage.blobs.get(change.sha256) ?? 0
+      usage.blobs.delete(change.sha256)
+      usage.reservations.delete(change.sha256)
+      break
+  }
 }
 
 function setDoc(usage: ScopeUsage, path: string, bytes: number): void {

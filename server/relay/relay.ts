@@ -111,7 +111,7 @@ export class Relay {
       this.webhook = new UsageWebhook({ url: config.USAGE_WEBHOOK_URL, secret: config.USAGE_WEBHOOK_SECRET, intervalMs: config.USAGE_WEBHOOK_INTERVAL_MS, logger })
     }
     const webhook = this.webhook
-    this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: webhook && ((summary) => webhook.notify(summary)) })
+    this.usage = new UsageTracker(store, { refreshMs: USAGE_REFRESH_MS, logger, onChange: webhook && ((summary) => webhook.notify(summary)), share: cluster?.usage })
     const usage = this.usage
     this.limits = new LimitsBook(config)
     const feed = this.feed
