@@ -27,3 +27,31 @@ export function holdsAll(doc: Y.Doc, tokens: string[]): boolean {
   const map = doc.getMap('m')
   return tokens.every((t) => array.has(t) && map.has(t))
 }
+
+/** The recorded edits a document lacks, listed per author in ranges ("c1-4001…4012, c3-17"). */
+export function missingEdits(doc: Y.Doc, tokens: string[]): { count: number; list: string } {
+  const array = new Set(doc.getArray<string>('a').toArray())
+  const map = doc.getMap('m')
+  const byAuthor = new Map<string, number[]>()
+  let count = 0
+  for (const token of tokens) {
+    if (array.has(token) && map.has(token)) continue
+    count++
+    const dash = token.lastIndexOf('-')
+    const author = token.slice(0, dash)
+    let numbers = byAuthor.get(author)
+    if (!numbers) byAuthor.set(author, (numbers = []))
+    numbers.push(Number(token.slice(dash + 1)))
+  }
+  const ranges: string[] = []
+  for (const [author, numbers] of [...byAuthor].sort(([a], [b]) => a.localeCompare(b))) {
+    numbers.sort((a, b) => a - b)
+    for (let i = 0; i < numbers.length; ) {
+      let j = i
+      while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++
+      ranges.push(i === j ? `${author}-${numbers[i]}` : `${author}-${numbers[i]}…${numbers[j]}`)
+      i = j + 1
+    }
+  }
+  return { count, list: ranges.join(', ') }
+}
