@@ -1,21 +1,22 @@
 /**
  * Documents over HTTP and tombstones, on both stores: list, read (JSON and binary), apply an
  * update that live clients see, delete (4404 for live and reconnecting replicas, nothing
- * resurrected) and the explicit restore.
+ * resurrected) and the explicit restore; a delete while the document is still being written.
  */
 import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { AccessPolicy } from '../server/auth/access.js'
 import { DocStore } from '../server/docs/doc-store.js'
-import { listAll } from '../server/store/object-store.js'
-import type { InstrumentedStore } from '../server/store/instrumented-store.js'
+import { DirectoryStore } from '../server/store/directory-store.js'
+import { listAll, type ObjectStore, type PutOptions } from '../server/store/object-store.js'
+import { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { encodeSyncStep1 } from '../shared/protocol.js'
 import { TEST_SECRET, api, tokenFor, until } from './support/api.js'
 import { testCleanup } from './support/cleanup.js'
-import { synced, waitFor } from './support/clients.js'
+import { sleep, synced, waitFor } from './support/clients.js'
 import { startRelay } from './support/relay.js'
-import { STORE_KINDS, freshStore } from './support/stores.js'
+import { STORE_KINDS, freshStore, tempDir } from './support/stores.js'
 
 const cleanup = testCleanup()
 
@@ -169,5 +170,80 @@ describe.each(STORE_KINDS)('documents over HTTP (%s store)', (kind) => {
     again.text.insert(0, 'fresh start')
     await until(() => api(r.port, `/v1/docs/${name}`, { token }), (a) => a.body.content?.t === 'fresh start', 'restored document written')
     expect(await keysUnder(r.store, 'teams/t7/tombstones/')).toEqual([])
+  })
+})
+
+/** Delays the puts of keys containing `part`, so a write is still under way while a test acts. */
+class SlowPutStore extends InstrumentedStore {
+  inFlight = 0
+  constructor(
+    inner: ObjectStore,
+    private readonly part: string,
+    private readonly delayMs: number,
+  ) {
+    super(inner)
+  }
+  override async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
+    if (!key.includes(this.part)) return super.put(key, body, options)
+    this.inFlight++
+    try {
+      await sleep(this.delayMs)
+      return await super.put(key, body, options)
+    } finally {
+      this.inFlight--
+    }
+  }
+}
+
+async function slowRelay(part: string, config: Parameters<typeof startRelay>[1] = {}) {
+  const store = new SlowPutStore(new DirectoryStore(await tempDir()), part, 3000)
+  await store.init()
+  const r = await startRelay(store, config)
+  cleanup.defer(() => r.stop())
+  return { ...r, store }
+}
+
+describe('a delete while the document is still being written', () => {
+  it('refuses with 4404 a client that connects before the last log write ends, and removes that log', async () => {
+    const r = await slowRelay('/~log/')
+    const name = 'notes/doomed'
+    const a = cleanup.client(r.url, name)
+    await synced(a)
+    const closes: number[] = []
+    a.provider.on('connection-close', (event: CloseEvent | null) => event && closes.push(event.code))
+    a.text.insert(0, 'last words')
+    await waitFor(() => r.store.inFlight > 0, 'a log write under way')
+    const deleting = api(r.port, `/v1/docs/${name}`, { method: 'DELETE' })
+    await waitFor(() => closes.includes(4404), 'the connected client closed with 4404')
+    // The room waits for its write before it unloads: the next client joins that same room.
+    const deletingRoom = r.relay.rooms.get(name)
+    expect(deletingRoom?.state).toBe('deleted')
+    const b = cleanup.client(r.url, name, { doc: new Y.Doc() })
+    const bCloses: number[] = []
+    let bSynced = false
+    b.provider.on('connection-close', (event: CloseEvent | null) => event && bCloses.push(event.code))
+    b.provider.on('sync', (isSynced: boolean) => (bSynced ||= isSynced))
+    await waitFor(() => bCloses.includes(4404), 'the client that joined the deleted room closed with 4404')
+    expect(bSynced).toBe(false)
+    expect(r.relay.rooms.get(name)).toBe(deletingRoom)
+    expect((await deleting).status).toBe(200)
+    expect(await keysUnder(r.store, 'docs/')).toEqual([])
+  })
+
+  it('waits for a compaction that outlived the last client, so its snapshot goes too', async () => {
+    const r = await slowRelay('/~snap/', { COMPACT_LOG_COUNT: 2, FLUSH_MS: 50 })
+    const name = 'notes/compacting'
+    const a = cleanup.client(r.url, name)
+    await synced(a)
+    a.text.insert(0, 'one')
+    await waitFor(async () => (await keysUnder(r.store, 'docs/')).length === 1, 'first log written')
+    a.text.insert(0, 'two ')
+    await waitFor(() => r.store.inFlight > 0, 'a snapshot write under way')
+    a.destroy()
+    // Without a client the room is idle, all but for the compaction.
+    await waitFor(() => (r.relay.rooms.get(name)?.peers.size ?? 0) === 0, 'the client left')
+    expect((await api(r.port, `/v1/docs/${name}`, { method: 'DELETE' })).status).toBe(200)
+    await waitFor(() => r.store.inFlight === 0, 'the snapshot write ended')
+    expect(await keysUnder(r.store, 'docs/')).toEqual([])
   })
 })

@@ -116,6 +116,9 @@ export class Room implements ClusterRoom {
   private localWritten = 0
   private readonly link: RoomLink | undefined
 
+  /** Set once the document is deleted: whoever joins while its last write finishes is refused too. */
+  private deletion: YrelayError | null = null
+
   private logsSinceCompaction = 0
   private logBytesSinceCompaction = 0
   private compacting: Promise<void> | null = null
@@ -180,6 +183,10 @@ export class Room implements ClusterRoom {
   }
 
   join(peer: Peer): void {
+    if (this.deletion) {
+      peer.refuse(this.deletion)
+      return
+    }
     this.peers.add(peer)
   }
 
@@ -224,6 +231,7 @@ export class Room implements ClusterRoom {
 
   /** An update from the HTTP API: validated, sent to every peer, persisted like any other. */
   applyUpdate(update: Uint8Array): void {
+    if (this.deletion) throw this.deletion
     if (this.state !== 'ready') throw new YrelayError(ErrorCode.STORAGE_UNAVAILABLE, `document ${this.name} is not loaded; retry`)
     try {
       Y.decodeUpdate(update)
@@ -259,14 +267,16 @@ export class Room implements ClusterRoom {
   }
 
   /**
-   * The document was deleted: every peer is refused with the tombstone's facts, pending updates
-   * are dropped, and the room unloads once a write already under way has finished (so the
-   * caller can then delete every stored object, that one included).
+   * The document was deleted: every peer is refused with the tombstone's facts (and so is any
+   * that joins meanwhile), pending updates are dropped, and the room unloads once a write or
+   * compaction already under way has finished (so the caller can then delete every stored
+   * object, those included).
    */
   async delete(tombstone: Tombstone, options: { remote?: boolean } = {}): Promise<void> {
     if (this.state === 'deleted' || this.state === 'closed') return
     this.state = 'deleted'
-    this.refuseAll(docDeletedError(this.name, tombstone))
+    this.deletion = docDeletedError(this.name, tombstone)
+    this.refuseAll(this.deletion)
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     const dropped = this.pendingBytes
@@ -517,8 +527,9 @@ export class Room implements ClusterRoom {
     else this.checkIdle()
   }
 
+  /** Idle rooms unload; a compaction still running keeps its room, so a delete waits for its snapshot. */
   private checkIdle(): void {
-    if (this.peers.size === 0 && this.holds === 0 && this.pending.length === 0 && !this.writing && !this.timer && this.state === 'ready') {
+    if (this.peers.size === 0 && this.holds === 0 && this.pending.length === 0 && !this.writing && !this.timer && !this.compacting && this.state === 'ready') {
       this.onIdle(this)
     }
   }
@@ -542,6 +553,7 @@ export class Room implements ClusterRoom {
       })
       .finally(() => {
         this.compacting = null
+        this.checkIdle()
       })
   }
 
