@@ -19,7 +19,7 @@ import { fanoutCrowd, fanoutRooms } from './scenarios/fanout.js'
 import { idle } from './scenarios/idle.js'
 import { joinStorm } from './scenarios/join-storm.js'
 import { memoryAfterClose } from './scenarios/memory-after-close.js'
-import { ROOT, SERVERS, startServer, type RunningServer, type ServerSpec, type StoreTargets } from './servers.js'
+import { ROOT, SERVERS, buildServers, startServer, type RunningServer, type ServerSpec, type StoreTargets } from './servers.js'
 
 const SCENARIOS: Scenario[] = [fanoutRooms, fanoutCrowd, crossRelay, burst, coldJoin, idle, joinStorm, memoryAfterClose]
 const RESULTS_FILE = join(ROOT, 'bench/results/latest.json')
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
   const reports: ScenarioReport[] = []
   const runStarted = performance.now()
   try {
+    progress('building the servers')
+    await buildServers()
     if (servers.some((s) => s.id === 'yrelay-s3')) {
       progress('starting radosgw')
       await stores.s3()
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
     `The load generator (one Node process in this run) shares the machine's ${availableParallelism()} cores with the server under test, so latencies and wall times include its queueing. ` +
       `Its CPU over the run, per server: ${loadgenCpu.join(', ')}.`,
     'yrelay and @y/websocket-server are driven by the same light y-websocket client (raw ws, no Y.Doc applied on receipt); Hocuspocus, which needs its own dialect, by HocuspocusProvider, which applies every received update to a Y.Doc, so Hocuspocus runs cost the shared cores more on the client side.',
-    "CPU (scheduler time of all threads) and RSS come from /proc for the server process alone; radosgw's own CPU and memory are not counted for yrelay (S3). Every server runs under `node --import tsx`, which costs a few ms of CPU per second even with no client; idle CPU per connection subtracts that, the other figures include it.",
+    "CPU (scheduler time of all threads) and RSS come from /proc for the server process alone; radosgw's own CPU and memory are not counted for yrelay (S3). Every server runs as JavaScript compiled before the run (`node <script>.js`, yrelay as `npm start` runs it); idle CPU per connection subtracts what a server uses with no client, the other figures include it.",
   ]
   process.stdout.write(`\n${renderTable(reports, servers, standingNotes)}\n`)
 

@@ -1,9 +1,12 @@
 /**
  * The servers under test, each started as its own child process (so /proc measures it alone)
- * the same way: `node --import tsx <script>`, ready once it prints its listening line.
+ * the same way: `node <script>` on JavaScript built before the run (yrelay as `npm start`
+ * builds it), ready once it prints its listening line.
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { promisify } from 'node:util'
+import { build } from 'esbuild'
 import type { RedisServer } from '../test/support/redis-server.js'
 import { freePort, type S3Server } from '../test/support/s3-server.js'
 
@@ -53,9 +56,26 @@ const START_TIMEOUT_MS = 30_000
 const STOP_TIMEOUT_MS = 10_000
 const OUTPUT_TAIL_CHARS = 4000
 
+/**
+ * Compiles what the servers run: yrelay with `npm run build` (dist/server/), and the two
+ * wrappers that start the reference servers (dist/bench/), so no server carries a TypeScript
+ * loader in its process.
+ */
+export async function buildServers(): Promise<void> {
+  await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
+  await build({
+    entryPoints: ['bench/reference-server.ts', 'bench/hocuspocus-server.ts'].map((f) => ROOT + f),
+    outdir: `${ROOT}dist/bench`,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  })
+}
+
 async function launch(script: string[], env: Record<string, string>, readyLine: string): Promise<{ pid: number; port: number } & Pick<RunningServer, 'crashed' | 'outputTail' | 'stop'>> {
   const port = await freePort()
-  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), '--import', 'tsx', ...script], {
+  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', TMPDIR: process.env.TMPDIR ?? '/tmp', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -128,15 +148,15 @@ export async function startServer(spec: ServerSpec, stores: StoreTargets, env: R
       // The burst sends 10,000 updates as fast as one client can, past the default limit of 1,000
       // per second per connection; a limit this high keeps the limiter's cost in the figures.
       const limits = { LIMIT_UPDATES_PER_SECOND: '1000000' }
-      const proc = await launch(['server/cli.ts', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...limits, ...storeEnv, ...env }, 'yrelay listening on')
+      const proc = await launch(['dist/server/cli.js', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...limits, ...storeEnv, ...env }, 'yrelay listening on')
       return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/v1/sync/${room}`, openRooms: () => openRoomsOf(proc.port) }
     }
     case 'reference': {
-      const proc = await launch(['bench/reference-server.ts'], {}, 'reference listening on')
+      const proc = await launch(['dist/bench/reference-server.js'], {}, 'reference listening on')
       return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/${room}` }
     }
     case 'hocuspocus': {
-      const proc = await launch(['bench/hocuspocus-server.ts'], {}, 'hocuspocus listening on')
+      const proc = await launch(['dist/bench/hocuspocus-server.js'], {}, 'hocuspocus listening on')
       // The document name travels inside every message, not in the URL.
       return { spec, ...proc, url: () => `ws://127.0.0.1:${proc.port}` }
     }

@@ -63,5 +63,9 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`HEALTHCHECK[\\s\\S]*127\\.0\\.0\\.1:${port}/healthz`))
     expect(dockerfile).toMatch(/npm ci --omit=dev/)
     for (const dir of ['server', 'shared', 'bin', 'client']) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`)
+    // It runs what `npm run build` compiled, as `npm start` does.
+    expect(dockerfile).toMatch(/^RUN npm run build$/m)
+    expect(dockerfile).toContain('COPY --from=deps /app/dist ./dist')
+    expect(dockerfile).toContain('CMD ["node", "dist/server/cli.js", "serve"]')
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Idle connections: many synced clients that send nothing; memory and CPU per connection.
- * Both are the growth over the same server before the clients connected: a Node process under
- * tsx spends some milliseconds per second even with no connection at all.
+ * Both are the growth over the same server before the clients connected: a Node process
+ * spends some CPU and memory even with no connection at all.
  */
 import { closeClients, openClients } from '../connect.js'
 import { CpuMeter, rssBytes } from '../proc-stats.js'

@@ -18,6 +18,7 @@ import { sendError, sendJson } from '../api/http-io.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import type { ObjectStore } from '../store/object-store.js'
 import { inspectDocument } from './inspect.js'
+import { PACKAGE_ROOT } from '../package-root.js'
 
 export interface DashboardContext {
   adminToken: string | undefined
@@ -33,9 +34,9 @@ export interface DashboardContext {
 }
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
-  '/admin': { type: 'text/html; charset=utf-8', body: readFileSync(new URL('./dashboard/index.html', import.meta.url)) },
-  '/admin/app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./dashboard/app.js', import.meta.url)) },
-  '/admin/app.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./dashboard/app.css', import.meta.url)) },
+  '/admin': { type: 'text/html; charset=utf-8', body: readFileSync(new URL('server/admin/dashboard/index.html', PACKAGE_ROOT)) },
+  '/admin/app.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('server/admin/dashboard/app.js', PACKAGE_ROOT)) },
+  '/admin/app.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('server/admin/dashboard/app.css', PACKAGE_ROOT)) },
 }
 
 /** The page loads only its own script and style and talks only to this relay. */

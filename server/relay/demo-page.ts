@@ -7,8 +7,9 @@ import { readFile } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { PACKAGE_ROOT } from '../package-root.js'
 
-const DEMO_DIR = fileURLToPath(new URL('../../client/demo/', import.meta.url))
+const DEMO_DIR = fileURLToPath(new URL('client/demo/', PACKAGE_ROOT))
 
 interface Asset {
   type: string

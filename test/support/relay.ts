@@ -44,10 +44,13 @@ export interface RelayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Runs `yrelay serve` as its own process, as a user would, and waits until it listens. */
-export async function spawnRelay(env: Record<string, string>, port?: number): Promise<RelayProcess & { stdout(): string }> {
+/**
+ * Runs `yrelay serve` as its own process, as a user would, and waits until it listens: the
+ * TypeScript sources through tsx, or with `entry` another script (the build's dist/server/cli.js).
+ */
+export async function spawnRelay(env: Record<string, string>, port?: number, entry: string[] = ['--import', 'tsx', 'server/cli.ts']): Promise<RelayProcess & { stdout(): string }> {
   const listenPort = port ?? (await freePort())
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve'], {
+  const proc = spawn(process.execPath, [...entry, 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: String(listenPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', FLUSH_MS: '200', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
