@@ -2,6 +2,7 @@
  * One WebSocket connection to one room: parses each frame once, queues frames until the
  * room is loaded, dispatches to the room, and turns every refusal into a close code.
  */
+import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
 import { ErrorCode, YrelayError, closeCodeFor, isYrelayError } from '../../shared/errors.js'
 import { encodeErrorMessage, encodePermissionDenied, isEmptyUpdate, parseMessage } from '../../shared/protocol.js'
@@ -24,6 +25,8 @@ export interface ConnectionOptions {
   /** When the token expires (ms since the epoch); the connection closes with 4401 then. */
   expiresAt: number | null
   maxBufferedBytes: number
+  /** The connection's TCP socket, corked while a tick's frames to it are queued. */
+  socket: Duplex
   /** Rate and plan limits for this connection's writes; absent: unlimited. */
   gate?: WriteGate
   logger: Logger
@@ -43,6 +46,8 @@ export class Connection implements Peer {
   private readonly canWrite: boolean
   private readonly gate?: WriteGate
   private readonly maxBufferedBytes: number
+  private readonly socket: Duplex
+  private corked = false
   private readonly logger: Logger
   private readonly metrics: Metrics
 
@@ -56,6 +61,7 @@ export class Connection implements Peer {
     this.canWrite = options.canWrite
     this.gate = options.gate
     this.maxBufferedBytes = options.maxBufferedBytes
+    this.socket = options.socket
     this.logger = options.logger
     this.metrics = options.metrics
     ws.binaryType = 'nodebuffer'
@@ -197,9 +203,21 @@ export class Connection implements Peer {
       this.ws.terminate()
       return
     }
+    // Frames sent to this socket in one tick (a burst read in one TCP chunk, relayed frame by
+    // frame) leave in one write system call instead of one each.
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(this.uncork)
+    }
     this.ws.send(frame)
     this.metrics.messagesOut.inc()
     this.metrics.bytesOut.inc(frame.byteLength)
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.socket.uncork()
   }
 
   close(code: number, reason: string): void {

@@ -229,7 +229,7 @@ export class Relay {
     const name = path.slice(SYNC_PATH_PREFIX.length)
     const id = this.nextConnectionId++
     void this.admit(name, params, req.headers.authorization).then((admission) =>
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(id, ws, name, params.get('ext') === '1', admission)),
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(id, ws, socket, name, params.get('ext') === '1', admission)),
     )
   }
 
@@ -262,7 +262,7 @@ export class Relay {
     }
   }
 
-  private onConnection(id: number, ws: WebSocket, name: string, ext: boolean, admission: Admission): void {
+  private onConnection(id: number, ws: WebSocket, socket: Duplex, name: string, ext: boolean, admission: Admission): void {
     if (this.draining && admission.ok) {
       admission = { ok: false, error: new YrelayError(ErrorCode.DRAINING, 'relay is shutting down; reconnect to another instance'), auth: false }
     }
@@ -285,6 +285,7 @@ export class Relay {
       canWrite: access.canWrite,
       expiresAt: principal.expiresAt,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
+      socket,
       gate: new WriteGate(this.limits.for(principal, access.ref.scope), this.usage),
       logger: this.options.logger,
       metrics: this.metrics,
