@@ -9,6 +9,7 @@ import { mergeMany } from './merge.js'
 import { LOG_DIR, SNAP_DIR, docPrefix, logKey, logPrefix, refName, relativeKey, snapKey, snapPrefix, type DocRef } from './layout.js'
 import { SeqGenerator } from './seq.js'
 import { decodeSnapshot, encodeSnapshot } from './snapshot-format.js'
+import { WriteQueue } from './write-queue.js'
 
 export interface DocStoreOptions {
   instanceId: string
@@ -17,6 +18,10 @@ export interface DocStoreOptions {
   logger?: Logger
   /** Clock for sequence numbers (tests skew it to mimic relays whose clocks disagree). */
   now?: () => number
+  /** Most log writes in flight at once (see write-queue.ts); default 16. */
+  maxParallelWrites?: number
+  /** How long a log write may wait before more run in parallel; default 250 ms. */
+  writePatienceMs?: number
 }
 
 export interface LoadedDoc {
@@ -50,6 +55,7 @@ export class DocStore {
   readonly seq: SeqGenerator
   private readonly retention: number
   private readonly logger?: Logger
+  readonly writes: WriteQueue
 
   constructor(
     readonly store: ObjectStore,
@@ -58,6 +64,7 @@ export class DocStore {
     this.seq = new SeqGenerator(options.instanceId, options.now)
     this.retention = Math.max(1, options.snapshotRetention)
     this.logger = options.logger
+    this.writes = new WriteQueue({ maxParallel: options.maxParallelWrites ?? 16, patienceMs: options.writePatienceMs ?? 250 })
   }
 
   async load(ref: DocRef): Promise<LoadedDoc> {
@@ -117,7 +124,7 @@ export class DocStore {
   /** Writes one flushed batch as a log object; resolves once it is durable. */
   async appendLog(ref: DocRef, update: Uint8Array): Promise<string> {
     const key = logKey(ref, this.seq.next())
-    await this.store.put(key, update)
+    await this.writes.run(() => this.store.put(key, update))
     return key
   }
 

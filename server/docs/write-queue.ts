@@ -1,0 +1,48 @@
+/**
+ * How many flush writes run at once. Every write's response costs the relay CPU (the AWS SDK
+ * spends about a millisecond per request), and responses that arrive together are handled in
+ * one turn of the event loop — with 50 rooms flushing in parallel, that stalled relaying by
+ * 100–300 ms at a time (bench fan-out p99 on S3). So writes run one at a time while that keeps
+ * up; when the oldest waiting write has waited longer than `patienceMs`, parallelism doubles
+ * (up to `maxParallel`), and it steps back down as the queue empties. A room whose write waits
+ * merges what arrives meanwhile into it, so waiting costs no extra requests.
+ */
+export interface WriteQueueOptions {
+  maxParallel: number
+  patienceMs: number
+}
+
+export class WriteQueue {
+  private running = 0
+  private parallel = 1
+  private readonly waiting: { since: number; go: () => void }[] = []
+
+  constructor(private readonly options: WriteQueueOptions) {}
+
+  /** Writes allowed to run at once now. */
+  get limit(): number {
+    return this.parallel
+  }
+
+  async run<T>(write: () => Promise<T>): Promise<T> {
+    if (this.running < this.parallel) this.running++
+    else await new Promise<void>((go) => this.waiting.push({ since: Date.now(), go }))
+    try {
+      return await write()
+    } finally {
+      this.running--
+      this.next()
+    }
+  }
+
+  private next(): void {
+    const oldest = this.waiting[0]
+    if (oldest && Date.now() - oldest.since > this.options.patienceMs) this.parallel = Math.min(this.options.maxParallel, this.parallel * 2)
+    else if (!oldest && this.parallel > 1) this.parallel--
+    // The releaser takes the slot, so a write resuming a moment later cannot be overtaken.
+    while (this.running < this.parallel && this.waiting.length > 0) {
+      this.running++
+      this.waiting.shift()!.go()
+    }
+  }
+}
