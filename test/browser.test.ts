@@ -78,13 +78,20 @@ async function waitForValue(page: Page, check: (value: string) => boolean, what:
   }
 }
 
+/** Ada and Bob, each in a browser context of their own, on one new document of a fresh relay, both online. */
+async function adaAndBob(kind: string): Promise<{ adaCtx: BrowserContext; ada: Page; bob: Page }> {
+  const base = await demoRelay()
+  const doc = `e2e/${kind}-${Date.now()}`
+  const adaCtx = await context()
+  const ada = await openDemo(adaCtx, base, doc, 'Ada')
+  const bob = await openDemo(await context(), base, doc, 'Bob')
+  await Promise.all([online(ada), online(bob)])
+  return { adaCtx, ada, bob }
+}
+
 describe('demo page in Chromium', () => {
   it('two contexts edit live and see each other’s text and presence', async () => {
-    const base = await demoRelay()
-    const doc = `e2e/live-${Date.now()}`
-    const ada = await openDemo(await context(), base, doc, 'Ada')
-    const bob = await openDemo(await context(), base, doc, 'Bob')
-    await Promise.all([online(ada), online(bob)])
+    const { ada, bob } = await adaAndBob('live')
     await notes(ada).click()
     await notes(ada).pressSequentially('Hello from Ada. ')
     await waitForValue(bob, (v) => v === 'Hello from Ada. ', 'Ada’s text in Bob’s page')
@@ -124,12 +131,7 @@ describe('demo page in Chromium', () => {
   })
 
   it('offline edits survive a reload from IndexedDB and converge once back online', async () => {
-    const base = await demoRelay()
-    const doc = `e2e/offline-${Date.now()}`
-    const adaCtx = await context()
-    const ada = await openDemo(adaCtx, base, doc, 'Ada')
-    const bob = await openDemo(await context(), base, doc, 'Bob')
-    await Promise.all([online(ada), online(bob)])
+    const { adaCtx, ada, bob } = await adaAndBob('offline')
     await notes(ada).click()
     await notes(ada).pressSequentially('shared start. ')
     await waitForValue(bob, (v) => v === 'shared start. ', 'initial text at Bob')
@@ -160,12 +162,7 @@ describe('demo page in Chromium', () => {
   })
 
   it('uploads an attachment with progress and downloads it back identical', async () => {
-    const base = await demoRelay()
-    const doc = `e2e/blob-${Date.now()}`
-    const adaCtx = await context()
-    const ada = await openDemo(adaCtx, base, doc, 'Ada')
-    const bob = await openDemo(await context(), base, doc, 'Bob')
-    await Promise.all([online(ada), online(bob)])
+    const { adaCtx, ada, bob } = await adaAndBob('blob')
     const bytes = randomBytes(1024 * 1024)
     // Upload at 2 MB/s, so the progress bar has steps to show.
     const cdp = await adaCtx.newCDPSession(ada)

@@ -3,6 +3,7 @@
  * test/events.cluster.test.ts): a resume replays only what this relay followed without a gap.
  */
 import { describe, expect, it } from 'vitest'
+import { sleep } from './support/clients.js'
 import { ChangeFeed, type ChangeEvent, type FeedShare, type Subscriber } from '../server/events/change-feed.js'
 
 /** Other relays, in process: hands events and gaps to whoever follows a scope. */
@@ -38,8 +39,6 @@ function recorder(): Subscriber & { got: string[]; ids: string[] } {
     heartbeat: () => {},
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('change feed with other relays', () => {
   it('follows a scope while it has subscribers, shares local events, and resumes only across what it followed', async () => {

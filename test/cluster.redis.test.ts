@@ -61,6 +61,23 @@ class MovableClient {
   }
 }
 
+/** Every client types one token each `everyMs` until stopped. */
+function keepTyping(clients: MovableClient[], everyMs: number): { stop(): Promise<void> } {
+  let typing = true
+  const loop = (async () => {
+    while (typing) {
+      for (const c of clients) c.type()
+      await sleep(everyMs)
+    }
+  })()
+  return {
+    stop: () => {
+      typing = false
+      return loop
+    },
+  }
+}
+
 function missing(text: string, tokens: string[]): string[] {
   return tokens.filter((t) => !text.includes(t))
 }
@@ -112,21 +129,14 @@ describe('relays over Redis', () => {
     const room = 'notes/crash'
     const clients = relays.flatMap((r, i) => [new MovableClient(r.url, room, `r${i}a`), new MovableClient(r.url, room, `r${i}b`)])
     await Promise.all(clients.map((c) => synced(c.client)))
-    let typing = true
-    const load = (async () => {
-      while (typing) {
-        for (const c of clients) c.type()
-        await sleep(60)
-      }
-    })()
+    const load = keepTyping(clients, 60)
     await sleep(1500)
     expect(await relays[0]!.stop('SIGKILL')).toBeNull()
     await waitFor(() => !clients[0]!.client.provider.wsconnected && !clients[1]!.client.provider.wsconnected, 'clients of relay 0 noticed')
     clients[0]!.moveTo(relays[1]!.url)
     clients[1]!.moveTo(relays[2]!.url)
     await sleep(1500)
-    typing = false
-    await load
+    await load.stop()
     await Promise.all(clients.map((c) => synced(c.client)))
     expect(clients.every((c) => c.tokens.length > 10)).toBe(true)
     await expectEveryEdit(clients, bucket, room)
@@ -140,13 +150,7 @@ describe('relays over Redis', () => {
     const clients = relays.flatMap((r, i) => [new MovableClient(r.url, room, `r${i}a`), new MovableClient(r.url, room, `r${i}b`)])
     await Promise.all(clients.map((c) => synced(c.client)))
     for (const r of relays) expect((await readyz(r.port)).status).toBe(200)
-    let typing = true
-    const load = (async () => {
-      while (typing) {
-        for (const c of clients) c.type()
-        await sleep(50)
-      }
-    })()
+    const load = keepTyping(clients, 50)
     await sleep(1000)
     await redis.stop()
     const outageStart = Date.now()
@@ -171,8 +175,7 @@ describe('relays over Redis', () => {
     await waitFor(async () => (await Promise.all(relays.map((r) => readyz(r.port)))).every((r) => r.status === 200), 'ready again', 20_000)
     expect(await (await fetch(`http://127.0.0.1:${relays[0]!.port}/metrics`)).text()).toMatch(/^yrelay_redis_connected 1$/m)
     await sleep(1000)
-    typing = false
-    await load
+    await load.stop()
     await expectEveryEdit(clients, bucket, room)
   })
 })

@@ -10,13 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { AccessPolicy } from '../server/auth/access.js'
 import { DocStore } from '../server/docs/doc-store.js'
-import { listAll, type ObjectStore } from '../server/store/object-store.js'
 import { TEST_SECRET, api, tokenFor } from './support/api.js'
 import { synced, waitFor } from './support/clients.js'
 import { RawClient, updatesOf } from './support/raw-client.js'
 import { testCleanup } from './support/cleanup.js'
 import { ROOT, startRelay } from './support/relay.js'
-import { freshStore } from './support/stores.js'
+import { freshStore, storedBytes } from './support/stores.js'
 
 const cleanup = testCleanup()
 const ADMIN_TOKEN = 'dashboard-test-admin-token-0123456789'
@@ -31,12 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
 })
-
-async function storedBytes(store: ObjectStore, scope: string): Promise<number> {
-  let n = 0
-  for (const prefix of [`${scope}docs/`, `${scope}blobs/`]) for await (const o of listAll(store, prefix)) n += o.size
-  return n
-}
 
 async function refusedWith(url: string): Promise<number> {
   const ws = new WebSocket(url)

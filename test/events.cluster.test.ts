@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { api } from './support/api.js'
 import { testCleanup } from './support/cleanup.js'
-import { waitFor } from './support/clients.js'
+import { sleep, waitFor } from './support/clients.js'
 import { readyz, uniquePrefix } from './support/cluster.js'
 import { RawClient, updatesOf } from './support/raw-client.js'
 import { redisServer } from './support/redis-server.js'
@@ -71,7 +71,7 @@ describe('change feed across relays (Redis)', () => {
     onA.sendUpdate(second!)
     await waitFor(() => onA.saved() === 2, 'second update stored')
     expect((await api(a.port, '/v1/docs/notes/shared', { method: 'DELETE' })).status).toBe(200)
-    await new Promise((r) => setTimeout(r, 500))
+    await sleep(500)
     const resumed = feedOf(b.port, lastId)
     await waitFor(() => resumed.events.some((e) => e.event === 'doc.deleted'), 'missed events replayed by relay B')
     expect(resumed.events.map((e) => e.event)).toEqual(['doc.changed', 'doc.deleted'])
@@ -82,7 +82,7 @@ describe('change feed across relays (Redis)', () => {
     const other = await writer(a.url, 'notes/other')
     other.sendUpdate(first!)
     await waitFor(() => onAFeed.events.length > 0, 'relay A sees its own change')
-    await new Promise((r) => setTimeout(r, 500))
+    await sleep(500)
     expect(onAFeed.events.map((e) => e.event)).toEqual(['doc.changed'])
   })
 

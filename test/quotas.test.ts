@@ -8,15 +8,13 @@ import { createServer, type IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { AccessPolicy } from '../server/auth/access.js'
-import { listAll } from '../server/store/object-store.js'
-import type { InstrumentedStore } from '../server/store/instrumented-store.js'
 import { signWebhookBody } from '../server/quota/usage-webhook.js'
 import { TEST_SECRET, api, tokenFor, until } from './support/api.js'
 import { testCleanup } from './support/cleanup.js'
 import { waitFor } from './support/clients.js'
 import { RawClient, updatesOf } from './support/raw-client.js'
 import { spawnRelay, startRelay, type TEST_RELAY_CONFIG } from './support/relay.js'
-import { freshStore, tempDir } from './support/stores.js'
+import { freshStore, storedBytes, tempDir } from './support/stores.js'
 
 const cleanup = testCleanup()
 
@@ -31,12 +29,6 @@ function client(url: string, doc: string, token: string): Promise<RawClient> {
   const c = new RawClient(`${url}/${doc}?token=${token}`)
   cleanup.defer(() => c.close())
   return c.ready()
-}
-
-async function storedBytes(store: InstrumentedStore, scope: string): Promise<number> {
-  let n = 0
-  for (const prefix of [`${scope}docs/`, `${scope}blobs/`]) for await (const o of listAll(store, prefix)) n += o.size
-  return n
 }
 
 describe('quotas', () => {

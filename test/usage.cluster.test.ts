@@ -11,16 +11,9 @@ import { readyz, uniquePrefix } from './support/cluster.js'
 import { RawClient, updatesOf } from './support/raw-client.js'
 import { redisServer } from './support/redis-server.js'
 import { spawnRelay } from './support/relay.js'
-import { s3Env, s3Store, uniqueBucket } from './support/stores.js'
-import { listAll, type ObjectStore } from '../server/store/object-store.js'
+import { s3Env, s3Store, storedBytes, uniqueBucket } from './support/stores.js'
 
 const cleanup = testCleanup()
-
-async function storedBytes(store: ObjectStore, scope: string): Promise<number> {
-  let n = 0
-  for (const prefix of [`${scope}docs/`, `${scope}blobs/`]) for await (const o of listAll(store, prefix)) n += o.size
-  return n
-}
 
 describe('quota usage across relays (Redis)', () => {
   it('counts writes, deletes and blobs made through another relay, and enforces the limit with them', async () => {

@@ -28,27 +28,12 @@ export class ScopeChannels {
   readonly feed: FeedShare = {
     publish: (event) => this.publish(this.channel('feed', event.scope), { event }),
     follow: (scope, handlers) =>
-      this.follow(this.channel('feed', scope), {
-        message: (body) => {
-          const parsed = feedBody.safeParse(body)
-          if (parsed.success && parsed.data.event.scope === scope) handlers.event(parsed.data.event)
-          else this.options.logger.warn({ scope }, 'ignoring a malformed message on a feed channel')
-        },
-        gap: () => handlers.gap(),
-      }),
+      this.followParsed('feed', scope, feedBody.refine((b) => b.event.scope === scope), (b) => handlers.event(b.event), () => handlers.gap()),
   }
 
   readonly usage: UsageShare = {
     publish: (scope, change) => this.publish(this.channel('usage', scope), { change }),
-    follow: (scope, handlers) =>
-      this.follow(this.channel('usage', scope), {
-        message: (body) => {
-          const parsed = usageBody.safeParse(body)
-          if (parsed.success) handlers.change(parsed.data.change)
-          else this.options.logger.warn({ scope }, 'ignoring a malformed message on a usage channel')
-        },
-        gap: () => handlers.gap(),
-      }),
+    follow: (scope, handlers) => this.followParsed('usage', scope, usageBody, (b) => handlers.change(b.change), () => handlers.gap()),
   }
 
   constructor(
@@ -112,6 +97,18 @@ export class ScopeChannels {
     this.options.pub.publish(channel, JSON.stringify(message)).catch((err: unknown) => {
       this.missed.add(channel)
       this.options.failed(err)
+    })
+  }
+
+  /** Follows a scope's channel of one kind, handing on bodies the schema accepts. */
+  private followParsed<T>(kind: 'feed' | 'usage', scope: string, schema: z.ZodType<T>, deliver: (body: T) => void, gap: () => void): () => void {
+    return this.follow(this.channel(kind, scope), {
+      message: (body) => {
+        const parsed = schema.safeParse(body)
+        if (parsed.success) deliver(parsed.data)
+        else this.options.logger.warn({ scope, kind }, `ignoring a malformed message on a ${kind} channel`)
+      },
+      gap,
     })
   }
 

@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js'
 import { Metrics } from '../metrics.js'
 import { InstrumentedStore } from '../store/instrumented-store.js'
 import { handleDashboard, isDashboardPath, type DashboardContext } from '../admin/dashboard.js'
-import { needsUsage } from '../quota/limits.js'
+import { needsUsage, type ScopeLimitSet } from '../quota/limits.js'
 import { LimitsBook } from '../quota/limits-book.js'
 import { UsageTracker } from '../quota/usage.js'
 import { UsageWebhook } from '../quota/usage-webhook.js'
@@ -76,7 +76,7 @@ const FEED_WINDOW = 10_000
 const HEARTBEAT_MS = 30_000
 
 /** `auth` marks refusals of the access decision (token, scope, role, name), counted apart. */
-type Admission = { ok: true; principal: Principal; access: Access } | { ok: false; error: YrelayError; auth: boolean }
+type Admission = { ok: true; principal: Principal; access: Access; limits: ScopeLimitSet } | { ok: false; error: YrelayError; auth: boolean }
 
 export class Relay {
   readonly rooms: Rooms
@@ -252,9 +252,10 @@ export class Relay {
       auth = true
       const principal = await this.options.access.authenticate(tokenOf(params, authorization))
       const access = this.options.access.authorize(principal, name)
+      const limits = this.limits.for(principal, access.ref.scope)
       // Writes are checked against the scope's stored usage, which must be known first.
-      if (access.canWrite && needsUsage(this.limits.for(principal, access.ref.scope))) await this.usage.ensure(access.ref.scope)
-      return { ok: true, principal, access }
+      if (access.canWrite && needsUsage(limits)) await this.usage.ensure(access.ref.scope)
+      return { ok: true, principal, access, limits }
     } catch (err) {
       if (isYrelayError(err)) return { ok: false, error: err, auth }
       this.options.logger.error({ err }, 'admission failed')
@@ -271,7 +272,7 @@ export class Relay {
       refuseSocket(ws, ext, admission.error, this.options.logger.child({ conn: id, doc }), this.metrics, { doc, auth: admission.auth })
       return
     }
-    const { access, principal } = admission
+    const { access, principal, limits } = admission
     const { config } = this.options
     const tooMany = this.connectionLimit(principal)
     if (tooMany) {
@@ -286,7 +287,7 @@ export class Relay {
       expiresAt: principal.expiresAt,
       maxBufferedBytes: config.MAX_BUFFERED_BYTES,
       socket,
-      gate: new WriteGate(this.limits.for(principal, access.ref.scope), this.usage),
+      gate: new WriteGate(limits, this.usage),
       logger: this.options.logger,
       metrics: this.metrics,
     })

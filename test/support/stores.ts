@@ -6,10 +6,11 @@ import { join } from 'node:path'
 import { inject } from 'vitest'
 import * as Y from 'yjs'
 import { DocStore } from '../../server/docs/doc-store.js'
+import { blobsPrefix, docsPrefix } from '../../server/docs/layout.js'
 import { S3UrlSigner } from '../../server/blobs/s3-url-signer.js'
 import { DirectoryStore } from '../../server/store/directory-store.js'
 import { InstrumentedStore } from '../../server/store/instrumented-store.js'
-import type { ObjectStore } from '../../server/store/object-store.js'
+import { listAll, type ObjectStore } from '../../server/store/object-store.js'
 import { S3Store } from '../../server/store/s3-store.js'
 
 export type StoreKind = 's3' | 'directory'
@@ -32,16 +33,14 @@ export function s3Env(bucket = uniqueBucket()): Record<string, string> {
   }
 }
 
-export function s3Store(bucket = uniqueBucket()): S3Store {
+/** The run's radosgw and a bucket on it, as the store and the presigner both take them. */
+function radosgw(bucket: string) {
   const s3 = inject('s3')
-  return new S3Store({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    bucket,
-    forcePathStyle: true,
-  })
+  return { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket, forcePathStyle: true }
+}
+
+export function s3Store(bucket = uniqueBucket()): S3Store {
+  return new S3Store(radosgw(bucket))
 }
 
 export async function tempDir(): Promise<string> {
@@ -63,17 +62,17 @@ export async function storedText(store: ObjectStore, name: string): Promise<stri
   return doc.getText('t').toString()
 }
 
+/** Bytes a scope stores (its documents and blobs), listed as quotas count them. */
+export async function storedBytes(store: ObjectStore, scope: string): Promise<number> {
+  let n = 0
+  for (const prefix of [docsPrefix(scope), blobsPrefix(scope)]) for await (const o of listAll(store, prefix)) n += o.size
+  return n
+}
+
 /** The presigner for a store on the test radosgw; undefined for a directory (the relay signs its own URLs). */
 export function signerFor(store: ObjectStore): S3UrlSigner | undefined {
   const inner = store instanceof InstrumentedStore ? store.inner : store
   if (!(inner instanceof S3Store)) return undefined
-  const s3 = inject('s3')
-  return new S3UrlSigner({
-    publicEndpoint: s3.endpoint,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    bucket: inner.bucket,
-    forcePathStyle: true,
-  })
+  const { endpoint, ...rest } = radosgw(inner.bucket)
+  return new S3UrlSigner({ publicEndpoint: endpoint, ...rest })
 }
