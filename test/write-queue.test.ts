@@ -1,8 +1,7 @@
 /** The flush-write queue: one write at a time while that keeps up, more when writes wait too long. */
 import { describe, expect, it } from 'vitest'
+import { sleep } from './support/clients.js'
 import { WriteQueue } from '../server/docs/write-queue.js'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Writes that take `ms` each, recording how many ran at once. */
 function writer(ms: number) {
@@ -41,6 +40,14 @@ describe('write queue', () => {
     expect(q.limit).toBeLessThan(4)
     for (let i = 0; i < 4; i++) await q.run(() => w.write('later', done))
     expect(q.limit).toBe(1)
+  })
+
+  it('does not hold other writes behind one that hangs for longer than its patience', async () => {
+    const q = new WriteQueue({ maxParallel: 4, patienceMs: 20 })
+    void q.run(() => new Promise<never>(() => {}))
+    const started = Date.now()
+    await expect(q.run(async () => 'written')).resolves.toBe('written')
+    expect(Date.now() - started).toBeLessThan(1000)
   })
 
   it('passes a failed write\'s error to its caller and frees its slot', async () => {

@@ -26,7 +26,12 @@ export class WriteQueue {
 
   async run<T>(write: () => Promise<T>): Promise<T> {
     if (this.running < this.parallel) this.running++
-    else await new Promise<void>((go) => this.waiting.push({ since: Date.now(), go }))
+    else {
+      // Looked at again once its patience runs out, even if no write finishes meanwhile (a
+      // storage request that hangs must not hold every other room's writes behind it).
+      setTimeout(() => this.next(), this.options.patienceMs + 1).unref()
+      await new Promise<void>((go) => this.waiting.push({ since: Date.now(), go }))
+    }
     try {
       return await write()
     } finally {
