@@ -164,10 +164,10 @@ describe('demo page in Chromium', () => {
   it('uploads an attachment with progress and downloads it back identical', async () => {
     const { adaCtx, ada, bob } = await adaAndBob('blob')
     const bytes = randomBytes(1024 * 1024)
-    // Upload at 2 MB/s, so the progress bar has steps to show.
+    // Upload at 512 KB/s: two seconds, so the progress bar has steps to show even on a busy machine.
     const cdp = await adaCtx.newCDPSession(ada)
     await cdp.send('Network.enable')
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024 })
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 })
     await ada.evaluate(() => {
       const bar = document.getElementById('upload-progress') as HTMLProgressElement
       const log: number[] = []
