@@ -4,12 +4,12 @@ import { S3UrlSigner } from '../blobs/s3-url-signer.js'
 import type { Config } from '../config.js'
 import { DirectoryStore } from './directory-store.js'
 import { InstrumentedStore } from './instrumented-store.js'
-import { S3Store } from './s3-store.js'
+import { ThreadStore } from './thread-store.js'
 
 export function createStore(config: Config): InstrumentedStore {
   if (config.S3_BUCKET) {
     return new InstrumentedStore(
-      new S3Store({
+      new ThreadStore({
         endpoint: config.S3_ENDPOINT,
         region: config.S3_REGION,
         accessKeyId: config.S3_ACCESS_KEY_ID,

@@ -12,9 +12,13 @@ import { DirectoryStore } from '../../server/store/directory-store.js'
 import { InstrumentedStore } from '../../server/store/instrumented-store.js'
 import { listAll, type ObjectStore } from '../../server/store/object-store.js'
 import { S3Store } from '../../server/store/s3-store.js'
+import { ThreadStore } from '../../server/store/thread-store.js'
 
 export type StoreKind = 's3' | 'directory'
 export const STORE_KINDS: StoreKind[] = ['s3', 'directory']
+/** The object-store contract also runs on S3 behind its storage thread, as relay processes use it. */
+export type ContractKind = StoreKind | 's3-thread'
+export const CONTRACT_KINDS: ContractKind[] = [...STORE_KINDS, 's3-thread']
 
 export function uniqueBucket(): string {
   return `yr-${randomBytes(6).toString('hex')}`
@@ -34,13 +38,13 @@ export function s3Env(bucket = uniqueBucket()): Record<string, string> {
 }
 
 /** The run's radosgw and a bucket on it, as the store and the presigner both take them. */
-function radosgw(bucket: string) {
+export function radosgwOptions(bucket: string) {
   const s3 = inject('s3')
   return { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, bucket, forcePathStyle: true }
 }
 
 export function s3Store(bucket = uniqueBucket()): S3Store {
-  return new S3Store(radosgw(bucket))
+  return new S3Store(radosgwOptions(bucket))
 }
 
 export async function tempDir(): Promise<string> {
@@ -48,8 +52,9 @@ export async function tempDir(): Promise<string> {
 }
 
 /** A ready (initialised) store of the given kind, counting its requests. */
-export async function freshStore(kind: StoreKind): Promise<InstrumentedStore> {
-  const store = new InstrumentedStore(kind === 's3' ? s3Store() : new DirectoryStore(await tempDir()))
+export async function freshStore(kind: ContractKind): Promise<InstrumentedStore> {
+  const inner = kind === 's3' ? s3Store() : kind === 's3-thread' ? new ThreadStore(radosgwOptions(uniqueBucket())) : new DirectoryStore(await tempDir())
+  const store = new InstrumentedStore(inner)
   await store.init()
   return store
 }
@@ -72,7 +77,7 @@ export async function storedBytes(store: ObjectStore, scope: string): Promise<nu
 /** The presigner for a store on the test radosgw; undefined for a directory (the relay signs its own URLs). */
 export function signerFor(store: ObjectStore): S3UrlSigner | undefined {
   const inner = store instanceof InstrumentedStore ? store.inner : store
-  if (!(inner instanceof S3Store)) return undefined
-  const { endpoint, ...rest } = radosgw(inner.bucket)
+  if (!(inner instanceof S3Store || inner instanceof ThreadStore)) return undefined
+  const { endpoint, ...rest } = radosgwOptions(inner.bucket)
   return new S3UrlSigner({ publicEndpoint: endpoint, ...rest })
 }
