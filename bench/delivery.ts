@@ -7,6 +7,11 @@ import { until } from './timing.js'
 
 export class Deliveries {
   readonly latencies: number[] = []
+  /** Latencies of sends made before `measureFrom`, kept apart from the measured ones. */
+  readonly warmupLatencies: number[] = []
+  /** Sends before this time (performance.now()) are warm-up: the first seconds of a server run
+   * cold code, so they would measure JIT compilation rather than steady fan-out. */
+  measureFrom = 0
   /** Deliveries of updates that were not expected (duplicates, or never sent by a client here). */
   unexpected = 0
   private readonly pending = new Map<string, { sentAt: number; remaining: number }>()
@@ -31,7 +36,7 @@ export class Deliveries {
       this.unexpected++
       return
     }
-    if (this.recordLatency) this.latencies.push(performance.now() - entry.sentAt)
+    if (this.recordLatency) (entry.sentAt >= this.measureFrom ? this.latencies : this.warmupLatencies).push(performance.now() - entry.sentAt)
     this.missing--
     if (--entry.remaining === 0) this.pending.delete(key)
   }
