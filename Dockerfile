@@ -30,4 +30,4 @@ VOLUME ["/data"]
 EXPOSE 8787
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8787/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/server/cli.js", "serve"]
+CMD ["node", "--max-semi-space-size=8", "dist/server/cli.js", "serve"]

@@ -5,6 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
 import type { RedisServer } from '../test/support/redis-server.js'
@@ -121,6 +122,14 @@ async function launch(script: string[], env: Record<string, string>, readyLine: 
   }
 }
 
+/** yrelay's command line as `npm start` runs it, node flags included, so the run measures what users run. */
+async function npmStartArgs(): Promise<string[]> {
+  const start = (JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
+  const [node, ...args] = start.split(' ')
+  if (node !== 'node') throw new Error(`package.json's start script should run node, not: ${start}`)
+  return args
+}
+
 async function openRoomsOf(port: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/readyz`)
   const body = (await res.json()) as { rooms?: unknown }
@@ -148,7 +157,7 @@ export async function startServer(spec: ServerSpec, stores: StoreTargets, env: R
       // The burst sends 10,000 updates as fast as one client can, past the default limit of 1,000
       // per second per connection; a limit this high keeps the limiter's cost in the figures.
       const limits = { LIMIT_UPDATES_PER_SECOND: '1000000' }
-      const proc = await launch(['dist/server/cli.js', 'serve'], { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...limits, ...storeEnv, ...env }, 'yrelay listening on')
+      const proc = await launch(await npmStartArgs(), { HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...limits, ...storeEnv, ...env }, 'yrelay listening on')
       return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/v1/sync/${room}`, openRooms: () => openRoomsOf(proc.port) }
     }
     case 'reference': {

@@ -63,9 +63,11 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(new RegExp(`HEALTHCHECK[\\s\\S]*127\\.0\\.0\\.1:${port}/healthz`))
     expect(dockerfile).toMatch(/npm ci --omit=dev/)
     for (const dir of ['server', 'shared', 'bin', 'client']) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`)
-    // It runs what `npm run build` compiled, as `npm start` does.
+    // It runs what `npm run build` compiled, with the node flags `npm start` uses.
     expect(dockerfile).toMatch(/^RUN npm run build$/m)
     expect(dockerfile).toContain('COPY --from=deps /app/dist ./dist')
-    expect(dockerfile).toContain('CMD ["node", "dist/server/cli.js", "serve"]')
+    const start = (JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
+    expect(start).toMatch(/^node .*dist\/server\/cli\.js serve$/)
+    expect(dockerfile).toContain(`CMD ${JSON.stringify(start.split(' '))}`.replaceAll('","', '", "'))
   })
 })
