@@ -41,6 +41,11 @@ describe('floods and slow clients', () => {
 
     const slow = new WebSocket(`${relay.url}/big/doc`, { perMessageDeflate: false })
     await new Promise((resolve) => slow.once('open', resolve))
+    // Listen before anything is sent: the relay may cut the connection within milliseconds,
+    // and a write of ours failing on the reset socket reports the close even while paused.
+    const closed = new Promise<number>((resolve) => slow.once('close', (code) => resolve(code)))
+    let received = 0
+    slow.on('message', (d: Buffer) => (received += d.byteLength))
     // Stop reading: what the relay sends now piles up in its buffers, not ours.
     ;(slow as unknown as { _socket: Socket })._socket.pause()
     const requests = 200
@@ -56,12 +61,10 @@ describe('floods and slow clients', () => {
       peak = Math.max(peak, rssOf(relay.proc.pid!))
       await sleep(50)
     }
-    const closed = new Promise<number>((resolve) => slow.once('close', (code) => resolve(code)))
-    let received = 0
-    slow.on('message', (d: Buffer) => (received += d.byteLength))
     ;(slow as unknown as { _socket: Socket })._socket.resume()
     // Terminated without a close frame (1006) once more than MAX_BUFFERED_BYTES was queued.
     expect(await closed).toBe(1006)
+    expect(relay.stdout()).toContain('disconnecting a client that stopped reading')
     console.log(`[slow-client] relay RSS ${Math.round(baseline / MB)} MB → peak ${Math.round(peak / MB)} MB; the slow client received ${Math.round(received / MB)} MB of ≥ ${requests} MB asked for`)
     expect(received).toBeLessThan(64 * MB)
     expect(peak - baseline).toBeLessThan(100 * MB)
