@@ -1,5 +1,5 @@
 /** The flush-write queue: one write at a time while that keeps up, more when writes wait too long. */
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { sleep } from './support/clients.js'
 import { WriteQueue } from '../server/docs/write-queue.js'
 
@@ -48,6 +48,21 @@ describe('write queue', () => {
     const started = Date.now()
     await expect(q.run(async () => 'written')).resolves.toBe('written')
     expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('lets a waiting write go when its patience runs out, whatever the wall clock says', async () => {
+    // Both clocks count in whole milliseconds and may step (NTP): the patience timer must not
+    // re-check the wait against Date.now(), or a write can wait behind a hung one for ever.
+    const frozen = vi.spyOn(Date, 'now').mockReturnValue(Date.now())
+    try {
+      const q = new WriteQueue({ maxParallel: 4, patienceMs: 20 })
+      void q.run(() => new Promise<never>(() => {}))
+      const written = q.run(async () => 'written')
+      const gaveUp = sleep(1000).then(() => 'still waiting after 1 s')
+      expect(await Promise.race([written, gaveUp])).toBe('written')
+    } finally {
+      frozen.mockRestore()
+    }
   })
 
   it('passes a failed write\'s error to its caller and frees its slot', async () => {

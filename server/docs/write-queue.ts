@@ -12,10 +12,18 @@ export interface WriteQueueOptions {
   patienceMs: number
 }
 
+interface Waiting {
+  since: number
+  /** Its patience timer fired while it still waited. */
+  overdue: boolean
+  go: () => void
+  timer: NodeJS.Timeout
+}
+
 export class WriteQueue {
   private running = 0
   private parallel = 1
-  private readonly waiting: { since: number; go: () => void }[] = []
+  private readonly waiting: Waiting[] = []
 
   constructor(private readonly options: WriteQueueOptions) {}
 
@@ -27,10 +35,22 @@ export class WriteQueue {
   async run<T>(write: () => Promise<T>): Promise<T> {
     if (this.running < this.parallel) this.running++
     else {
-      // Looked at again once its patience runs out, even if no write finishes meanwhile (a
-      // storage request that hangs must not hold every other room's writes behind it).
-      setTimeout(() => this.next(), this.options.patienceMs + 1).unref()
-      await new Promise<void>((go) => this.waiting.push({ since: Date.now(), go }))
+      await new Promise<void>((go) => {
+        // Looked at again once its patience runs out, even if no write finishes meanwhile (a
+        // storage request that hangs must not hold every other room's writes behind it). The
+        // timer itself says the patience is spent: re-checking against a clock that counts in
+        // whole milliseconds, or steps, could find it a hair short and never look again.
+        const entry: Waiting = {
+          since: performance.now(),
+          overdue: false,
+          go,
+          timer: setTimeout(() => {
+            entry.overdue = true
+            this.next()
+          }, this.options.patienceMs).unref(),
+        }
+        this.waiting.push(entry)
+      })
     }
     try {
       return await write()
@@ -42,12 +62,14 @@ export class WriteQueue {
 
   private next(): void {
     const oldest = this.waiting[0]
-    if (oldest && Date.now() - oldest.since > this.options.patienceMs) this.parallel = Math.min(this.options.maxParallel, this.parallel * 2)
+    if (oldest && (oldest.overdue || performance.now() - oldest.since > this.options.patienceMs)) this.parallel = Math.min(this.options.maxParallel, this.parallel * 2)
     else if (!oldest && this.parallel > 1) this.parallel--
     // The releaser takes the slot, so a write resuming a moment later cannot be overtaken.
     while (this.running < this.parallel && this.waiting.length > 0) {
       this.running++
-      this.waiting.shift()!.go()
+      const entry = this.waiting.shift()!
+      clearTimeout(entry.timer)
+      entry.go()
     }
   }
 }
