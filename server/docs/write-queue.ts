@@ -13,7 +13,6 @@ export interface WriteQueueOptions {
 }
 
 interface Waiting {
-  since: number
   /** Its patience timer fired while it still waited. */
   overdue: boolean
   go: () => void
@@ -41,7 +40,6 @@ export class WriteQueue {
         // timer itself says the patience is spent: re-checking against a clock that counts in
         // whole milliseconds, or steps, could find it a hair short and never look again.
         const entry: Waiting = {
-          since: performance.now(),
           overdue: false,
           go,
           timer: setTimeout(() => {
@@ -62,7 +60,7 @@ export class WriteQueue {
 
   private next(): void {
     const oldest = this.waiting[0]
-    if (oldest && (oldest.overdue || performance.now() - oldest.since > this.options.patienceMs)) this.parallel = Math.min(this.options.maxParallel, this.parallel * 2)
+    if (oldest?.overdue) this.parallel = Math.min(this.options.maxParallel, this.parallel * 2)
     else if (!oldest && this.parallel > 1) this.parallel--
     // The releaser takes the slot, so a write resuming a moment later cannot be overtaken.
     while (this.running < this.parallel && this.waiting.length > 0) {
