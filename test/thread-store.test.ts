@@ -18,6 +18,13 @@ describe('S3 store on a storage thread', () => {
     await store.close()
   })
 
+  it('keeps an S3 error\'s name and HTTP status across the thread', async () => {
+    const store = new ThreadStore(radosgwOptions(uniqueBucket()))
+    // No init: the bucket does not exist, and S3 says so.
+    await expect(store.list('docs/')).rejects.toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } })
+    await store.close()
+  })
+
   it('hands a fetched object over intact and keeps the caller’s buffer usable after a put', async () => {
     const store = new ThreadStore(radosgwOptions(uniqueBucket()))
     await store.init()

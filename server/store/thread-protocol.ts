@@ -1,7 +1,7 @@
 /**
  * Messages between the relay's thread and the storage thread (`s3-worker.ts`): one request per
  * store call, answered once by id. Errors cross as plain data and are rebuilt on arrival, so a
- * YrelayError keeps its code and anything else its name and message.
+ * YrelayError keeps its code and anything else its name, message and the HTTP status S3 gave.
  */
 import { YrelayError, type ErrorCode } from '../../shared/errors.js'
 import type { ObjectStore } from './object-store.js'
@@ -19,20 +19,29 @@ export interface ErrorData {
   message: string
   code?: ErrorCode
   details?: Record<string, unknown>
+  /** The HTTP status S3 answered with, which SDK errors carry as `$metadata.httpStatusCode`. */
+  status?: number
+}
+
+interface SdkErrorShape {
+  $metadata?: { httpStatusCode?: number }
 }
 
 export type StoreReply = { id: number; value: unknown } | { id: number; error: ErrorData }
 
 export function errorToData(err: unknown): ErrorData {
   if (err instanceof YrelayError) return { name: err.name, message: err.message, code: err.code, details: err.details }
-  if (err instanceof Error) return { name: err.name, message: err.message }
+  if (err instanceof Error) return { name: err.name, message: err.message, status: (err as SdkErrorShape).$metadata?.httpStatusCode }
   return { name: 'Error', message: String(err) }
 }
 
 export function errorFromData(data: ErrorData): Error {
   if (data.code) return new YrelayError(data.code, data.message, { details: data.details })
-  const err = new Error(data.message)
+  // Rebuilt in the SDK's shape, so logs still show what S3 answered (a bare "UnknownError"
+  // says nothing without its status).
+  const err: Error & SdkErrorShape = new Error(data.message)
   err.name = data.name
+  if (data.status !== undefined) err.$metadata = { httpStatusCode: data.status }
   return err
 }
 
