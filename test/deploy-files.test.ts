@@ -68,6 +68,6 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('COPY --from=deps /app/dist ./dist')
     const start = (JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
     expect(start).toMatch(/^node .*dist\/server\/cli\.js serve$/)
-    expect(dockerfile).toContain(`CMD ${JSON.stringify(start.split(' '))}`.replaceAll('","', '", "'))
+    expect(dockerfile).toContain(`CMD [${start.split(' ').map((arg) => JSON.stringify(arg)).join(', ')}]`)
   })
 })
