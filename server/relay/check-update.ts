@@ -15,6 +15,11 @@ const CHECK_DOC_GUID = 'yrelay-update-check'
 
 type Ref = { client: number; clock: number } | null
 
+/** An item may name only operations its author made before it. */
+function notEarlier(ref: Ref, client: number, clock: number): boolean {
+  return ref !== null && ref.client === client && ref.clock >= clock
+}
+
 function bad(why: string, cause?: unknown): never {
   throw new YrelayError(ErrorCode.BAD_MESSAGE, `malformed Yjs update: ${why}`, { cause })
 }
@@ -35,25 +40,24 @@ export function checkUpdate(update: Uint8Array): void {
       if (!(r.len > 0) || !Number.isSafeInteger(r.clock + r.len)) bad(`deletion range ${client}:${r.clock}+${r.len} is empty or beyond 2^53`)
     }
   }
-  // What this update says each of its items is, per author in clock order: a parent named here must be a shared type.
-  const items = new Map<number, { clock: number; end: number; isType: boolean }[]>()
+  // What this update says each of its items is, per author in clock order: a parent named
+  // here must be a shared type. A lone struct (a keystroke) can name no other, so it needs none.
+  const items = structs.length > 1 ? new Map<number, { clock: number; end: number; isType: boolean }[]>() : null
   let worthApplying = false
   for (const struct of structs) {
-    if (!Number.isSafeInteger(struct.id.clock + struct.length)) bad(`clock of ${struct.id.client}:${struct.id.clock} is beyond 2^53`)
-    if (struct.id.clock === 0 || struct.length === 0) worthApplying = true
-    if (!(struct instanceof Y.Item)) continue
     const { client, clock } = struct.id
-    const backwards = (ref: Ref, what: string) => {
-      if (ref && ref.client === client && ref.clock >= clock) bad(`${what} of ${client}:${clock} is not earlier than the item`)
-    }
-    backwards(struct.origin, 'left origin')
-    backwards(struct.rightOrigin, 'right origin')
+    if (!Number.isSafeInteger(clock + struct.length)) bad(`clock of ${client}:${clock} is beyond 2^53`)
+    if (clock === 0 || struct.length === 0) worthApplying = true
+    if (!(struct instanceof Y.Item)) continue
+    if (notEarlier(struct.origin, client, clock)) bad(`left origin of ${client}:${clock} is not earlier than the item`)
+    if (notEarlier(struct.rightOrigin, client, clock)) bad(`right origin of ${client}:${clock} is not earlier than the item`)
     const parent = struct.parent
     if (parent instanceof Y.ID) {
-      backwards(parent, 'parent')
-      const named = find(items.get(parent.client), parent.clock)
+      if (notEarlier(parent, client, clock)) bad(`parent of ${client}:${clock} is not earlier than the item`)
+      const named = items && find(items.get(parent.client), parent.clock)
       if (named && !named.isType) bad(`parent of ${client}:${clock} is not a shared type`)
     }
+    if (!items) continue
     let list = items.get(client)
     if (!list) items.set(client, (list = []))
     list.push({ clock, end: clock + struct.length, isType: struct.content instanceof Y.ContentType })
