@@ -72,6 +72,8 @@ const MAX_SCOPES = 10_000
 
 export class UsageTracker {
   private readonly scopes = new Map<string, ScopeUsage>()
+  /** The scope at the end of `scopes` (used most recently). */
+  private lastUsed: string | null = null
 
   constructor(
     private readonly store: ObjectStore,
@@ -105,9 +107,13 @@ export class UsageTracker {
   private entry(scope: string): ScopeUsage {
     const usage = this.scopes.get(scope)
     if (usage) {
-      // Map order is insertion order: re-inserting keeps the least recently used first.
-      this.scopes.delete(scope)
-      this.scopes.set(scope, usage)
+      // Map order is insertion order: re-inserting keeps the least recently used first. Every
+      // accepted update lands here, mostly in the scope used last, which needs no move.
+      if (scope !== this.lastUsed) {
+        this.scopes.delete(scope)
+        this.scopes.set(scope, usage)
+        this.lastUsed = scope
+      }
       return usage
     }
     const created: ScopeUsage = { docs: new Map(), blobs: new Map(), docBytes: 0, blobBytes: 0, pendingBytes: 0, reservations: new Map(), listedAt: 0, listing: null }
@@ -120,6 +126,7 @@ export class UsageTracker {
       },
     })
     this.scopes.set(scope, created)
+    this.lastUsed = scope
     if (this.scopes.size > MAX_SCOPES) {
       for (const [name, u] of this.scopes) {
         if (u.pendingBytes === 0 && !u.listing && name !== scope) {
