@@ -11,6 +11,7 @@ import { startRadosgw, type S3Server } from '../test/support/s3-server.js'
 import { closeLeftovers } from './connect.js'
 import { parseOptions, type Sizes } from './options.js'
 import { renderTable, type Outcome, type ScenarioReport } from './report.js'
+import { combineRuns } from './repeat.js'
 import type { Scenario } from './scenario.js'
 import { burst } from './scenarios/burst.js'
 import { coldJoin } from './scenarios/cold-join.js'
@@ -91,10 +92,19 @@ async function main(): Promise<void> {
       const title = scenario.title(options.sizes)
       progress(`▶ ${title}`)
       const report: ScenarioReport = { id: scenario.id, title, metrics: scenario.metrics(options.sizes), outcomes: {} }
-      for (const spec of servers) {
-        const outcome = await runOnce(scenario, spec, options.sizes, stores, runId)
-        report.outcomes[spec.id] = outcome
-        progress(`    ${spec.label}: ${summary(outcome)}`)
+      const runs = scenario.runs?.(options.sizes) ?? 1
+      const outcomes = new Map<ServerSpec, Outcome[]>(servers.map((spec) => [spec, []]))
+      // Servers take turns run by run, so a slow spell on the machine does not fall on one alone.
+      for (let run = 1; run <= runs; run++) {
+        for (const spec of servers) {
+          const outcome = await runOnce(scenario, spec, options.sizes, stores, `${runId}${runs > 1 ? `r${run}` : ''}`)
+          outcomes.get(spec)!.push(outcome)
+          progress(`    ${spec.label}${runs > 1 ? ` (run ${run} of ${runs})` : ''}: ${summary(outcome)}`)
+        }
+      }
+      for (const [spec, list] of outcomes) {
+        report.outcomes[spec.id] = combineRuns(list)
+        if (runs > 1) progress(`    ${spec.label}, medians: ${summary(report.outcomes[spec.id]!)}`)
       }
       reports.push(report)
       progress(`✓ ${title}`)
@@ -113,10 +123,11 @@ async function main(): Promise<void> {
     return `${s.label} ${(ms / 1000).toFixed(1)} s`
   })
   const standingNotes = [
-    'Lower is better for every figure; a ratio below 1× means yrelay needs less. Each cell comes from a fresh server process.',
+    'Lower is better for every figure; a ratio below 1× means yrelay needs less. Each cell comes from a fresh server process; where a scenario runs several times (burst, fan-out), each on a fresh process with the servers taking turns, the cell is the median of the runs.',
     `The load generator (one Node process in this run) shares the machine's ${availableParallelism()} cores with the server under test, so latencies and wall times include its queueing. ` +
       `Its CPU over the run, per server: ${loadgenCpu.join(', ')}.`,
-    'yrelay and @y/websocket-server are driven by the same light y-websocket client (raw ws, no Y.Doc applied on receipt); Hocuspocus, which needs its own dialect, by HocuspocusProvider, which applies every received update to a Y.Doc, so Hocuspocus runs cost the shared cores more on the client side.',
+    'The floor is not a relay: a bare `ws` server that forwards every frame to the room\'s other clients as received, with no Yjs, validation or storage, so its figures are what `ws` and Node cost before any relay does its own work.',
+    'yrelay, @y/websocket-server and the floor are driven by the same light y-websocket client (raw ws, no Y.Doc applied on receipt); Hocuspocus, which needs its own dialect, by HocuspocusProvider, which applies every received update to a Y.Doc, so Hocuspocus runs cost the shared cores more on the client side.',
     "CPU (scheduler time of all threads) and RSS come from /proc for the server process alone; radosgw's own CPU and memory are not counted for yrelay (S3). Every server runs as JavaScript compiled before the run (`node <script>.js`, yrelay as `npm start` runs it); idle CPU per connection subtracts what a server uses with no client, the other figures include it.",
   ]
   process.stdout.write(`\n${renderTable(reports, servers, standingNotes)}\n`)

@@ -33,6 +33,8 @@ export interface Scenario {
   relays?: 2
   title(sizes: Sizes): string
   metrics(sizes: Sizes): Metric[]
+  /** Fresh-process runs per server (default 1), combined into medians (see repeat.ts). */
+  runs?(sizes: Sizes): number
   /** Why the scenario cannot be driven comparably on this server, or null. */
   notApplicable?(spec: ServerSpec): string | null
   run(ctx: ScenarioContext): Promise<ScenarioResult>

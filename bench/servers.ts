@@ -13,7 +13,7 @@ import { freePort, type S3Server } from '../test/support/s3-server.js'
 
 export const ROOT = new URL('../', import.meta.url).pathname
 
-export type ServerId = 'yrelay-dir' | 'yrelay-s3' | 'reference' | 'hocuspocus'
+export type ServerId = 'yrelay-dir' | 'yrelay-s3' | 'reference' | 'hocuspocus' | 'floor'
 
 export interface ServerSpec {
   id: ServerId
@@ -22,6 +22,8 @@ export interface ServerSpec {
   protocol: 'y-websocket' | 'hocuspocus'
   /** What happens to a document when its last client leaves. */
   afterLastLeave: 'persists-and-unloads' | 'keeps-in-memory' | 'discards'
+  /** Holds no document at all: it forwards frames and nothing else (the floor). */
+  stateless?: true
 }
 
 export const SERVERS: ServerSpec[] = [
@@ -29,6 +31,8 @@ export const SERVERS: ServerSpec[] = [
   { id: 'yrelay-s3', label: 'yrelay (S3)', protocol: 'y-websocket', afterLastLeave: 'persists-and-unloads' },
   { id: 'reference', label: '@y/websocket-server', protocol: 'y-websocket', afterLastLeave: 'keeps-in-memory' },
   { id: 'hocuspocus', label: 'Hocuspocus', protocol: 'hocuspocus', afterLastLeave: 'discards' },
+  // Not a relay: the cost of `ws` and Node alone, against which the others' own work shows.
+  { id: 'floor', label: 'floor (bare ws forwarder)', protocol: 'y-websocket', afterLastLeave: 'discards', stateless: true },
 ]
 
 /** What the yrelay processes store into: a directory for one, a radosgw bucket for the other. */
@@ -58,14 +62,14 @@ const STOP_TIMEOUT_MS = 10_000
 const OUTPUT_TAIL_CHARS = 4000
 
 /**
- * Compiles what the servers run: yrelay with `npm run build` (dist/server/), and the two
- * wrappers that start the reference servers (dist/bench/), so no server carries a TypeScript
+ * Compiles what the servers run: yrelay with `npm run build` (dist/server/), and the
+ * wrappers that start the reference servers and the floor (dist/bench/), so no server carries a TypeScript
  * loader in its process.
  */
 export async function buildServers(): Promise<void> {
   await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
   await build({
-    entryPoints: ['bench/reference-server.ts', 'bench/hocuspocus-server.ts'].map((f) => ROOT + f),
+    entryPoints: ['bench/reference-server.ts', 'bench/hocuspocus-server.ts', 'bench/floor-server.ts'].map((f) => ROOT + f),
     outdir: `${ROOT}dist/bench`,
     format: 'esm',
     platform: 'node',
@@ -168,6 +172,10 @@ export async function startServer(spec: ServerSpec, stores: StoreTargets, env: R
       const proc = await launch(['dist/bench/hocuspocus-server.js'], {}, 'hocuspocus listening on')
       // The document name travels inside every message, not in the URL.
       return { spec, ...proc, url: () => `ws://127.0.0.1:${proc.port}` }
+    }
+    case 'floor': {
+      const proc = await launch(['dist/bench/floor-server.js'], {}, 'floor listening on')
+      return { spec, ...proc, url: (room) => `ws://127.0.0.1:${proc.port}/${room}` }
     }
   }
 }

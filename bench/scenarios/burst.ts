@@ -16,6 +16,7 @@ const RECEIVE_TIMEOUT_MS = 120_000
 export const burst: Scenario = {
   id: 'burst',
   title: (s) => `burst of ${s.burstUpdates} updates`,
+  runs: (s) => s.burstRuns,
   metrics: (s) => [
     { key: 'wallMs', label: `Burst ${s.burstUpdates} updates: until all received (ms)`, digits: 0 },
     { key: 'cpuMsPer1k', label: `Burst: server CPU per 1,000 updates (ms)`, digits: 1 },

@@ -22,7 +22,7 @@ export const coldJoin: Scenario = {
   metrics: (s) => [{ key: 'joinMs', label: `Cold join, document of ${s.coldUpdates} updates: until full state (ms)`, digits: 0 }],
   notApplicable: (spec) =>
     spec.afterLastLeave === 'discards'
-      ? 'Hocuspocus without a storage extension drops a document when its last client leaves, so there is nothing to join cold'
+      ? `${spec.label} drops a document when its last client leaves (Hocuspocus without a storage extension; the floor holds none), so there is nothing to join cold`
       : null,
   async run({ server, sizes, room }) {
     const writerCount = sizes.coldWriters

@@ -79,6 +79,7 @@ function fanoutScenario(id: string, shapeOf: (s: Sizes) => Shape, describe: (s: 
         { key: 'p99', label: `${name}: latency p99 (ms)`, digits: 1 },
       ]
     },
+    runs: (sizes) => sizes.fanoutRuns,
     run: (ctx) => runFanout(ctx, shapeOf(ctx.sizes)),
   }
 }

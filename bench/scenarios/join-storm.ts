@@ -22,6 +22,7 @@ export const joinStorm: Scenario = {
       { key: 'peakRssMb', label: `${name}: peak RSS (MB)`, digits: 0 },
     ]
   },
+  notApplicable: (spec) => (spec.stateless ? 'holds no document to join' : null),
   async run({ server, sizes, room }) {
     const doc = prebuiltDocument(sizes.stormDocKb)
     // The seeder stays connected so every server still holds the document when the storm hits.
