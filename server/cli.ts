@@ -188,7 +188,7 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
   if (!access.authenticates) {
     logger.warn({ authMode: 'none', host: config.HOST }, 'AUTHENTICATION IS OFF: anyone who can reach this port can read and write every document')
   }
-  const cluster = createCluster(config, instanceId, logger)
+  const cluster = await createCluster(config, instanceId, logger)
   if (config.CLUSTER !== 'off') logger.info({ cluster: config.CLUSTER }, `sharing documents with other relays (${config.CLUSTER})`)
   const relay = new Relay({ config, store, access, instanceId, logger, cluster, signer: createBlobSigner(config) })
   const { url } = await relay.listen()

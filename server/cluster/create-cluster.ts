@@ -4,7 +4,6 @@ import type { DocStore } from '../docs/doc-store.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Cluster } from './link.js'
-import { RedisBus } from './redis-bus.js'
 import { S3Poller } from './s3-poller.js'
 
 export type ClusterConfig = Pick<Config, 'CLUSTER' | 'REDIS_URL' | 'REDIS_PREFIX' | 'POLL_MS' | 'FLUSH_MS'>
@@ -18,13 +17,16 @@ export function adoptAfterMs(flushMs: number): number {
   return 3 * flushMs + 3000
 }
 
-export function createCluster(config: ClusterConfig, instanceId: string, logger: Logger): ((docs: DocStore, metrics: Metrics) => Cluster) | undefined {
+/** Loads the Redis client only in Redis mode: ioredis alone adds about 20 MB to a relay's memory. */
+export async function createCluster(config: ClusterConfig, instanceId: string, logger: Logger): Promise<((docs: DocStore, metrics: Metrics) => Cluster) | undefined> {
   switch (config.CLUSTER) {
     case 'off':
       return undefined
-    case 'redis':
+    case 'redis': {
+      const { RedisBus } = await import('./redis-bus.js')
       return (docs, metrics) =>
         new RedisBus({ url: config.REDIS_URL!, prefix: config.REDIS_PREFIX, instanceId, docs, adoptMs: adoptAfterMs(config.FLUSH_MS), logger, metrics })
+    }
     case 'poll':
       return (docs) => new S3Poller({ docs, pollMs: config.POLL_MS, instanceId, logger })
   }

@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import { PACKAGE_ROOT } from '../package-root.js'
 
 const DEMO_DIR = fileURLToPath(new URL('client/demo/', PACKAGE_ROOT))
@@ -30,6 +29,8 @@ function once(path: string, load: () => Promise<Asset>): Promise<Asset> {
 }
 
 async function bundle(entry: string, format: 'esm' | 'iife'): Promise<Asset> {
+  // Loaded with the first request for the demo: a relay nobody opens the demo on never needs it.
+  const { build } = await import('esbuild')
   const result = await build({
     entryPoints: [DEMO_DIR + entry],
     bundle: true,

@@ -1,6 +1,5 @@
 /** Picks the store the configuration asks for: S3 when S3_BUCKET is set, else a directory. */
 import type { BlobUrlSigner } from '../blobs/blob-urls.js'
-import { S3UrlSigner } from '../blobs/s3-url-signer.js'
 import type { Config } from '../config.js'
 import { DirectoryStore } from './directory-store.js'
 import { InstrumentedStore } from './instrumented-store.js'
@@ -22,15 +21,25 @@ export function createStore(config: Config): InstrumentedStore {
   return new InstrumentedStore(new DirectoryStore(config.DATA_DIR))
 }
 
-/** The presigner for blob URLs when the store is S3; undefined lets the relay sign its own. */
+/**
+ * The presigner for blob URLs when the store is S3; undefined lets the relay sign its own. The
+ * AWS SDK loads at the first URL asked for, not at start: S3 requests run on the storage
+ * thread, and the SDK would add about 20 MB to the relay's own thread for nothing until then.
+ */
 export function createBlobSigner(config: Config): BlobUrlSigner | undefined {
   if (!config.S3_BUCKET) return undefined
-  return new S3UrlSigner({
+  const options = {
     publicEndpoint: config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT,
     region: config.S3_REGION,
     accessKeyId: config.S3_ACCESS_KEY_ID,
     secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     bucket: config.S3_BUCKET,
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  })
+  }
+  let signer: Promise<BlobUrlSigner> | undefined
+  const loaded = () => (signer ??= import('../blobs/s3-url-signer.js').then(({ S3UrlSigner }) => new S3UrlSigner(options)))
+  return {
+    uploadUrl: async (key, spec, ttlSeconds) => (await loaded()).uploadUrl(key, spec, ttlSeconds),
+    downloadUrl: async (key, ttlSeconds) => (await loaded()).downloadUrl(key, ttlSeconds),
+  }
 }
