@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     return `${s.label} ${(ms / 1000).toFixed(1)} s`
   })
   const standingNotes = [
-    'Lower is better for every figure; a ratio below 1× means yrelay needs less. Each cell comes from a fresh server process; where a scenario runs several times (burst, fan-out), each on a fresh process with the servers taking turns, the cell is the median of the runs.',
+    'Lower is better for every figure; a ratio below 1× means yrelay needs less. Each cell comes from a fresh server process; where a scenario runs several times (burst, fan-out, join storm), each on a fresh process with the servers taking turns, the cell is the median of the runs.',
     `The load generator (one Node process in this run) shares the machine's ${availableParallelism()} cores with the server under test, so latencies and wall times include its queueing. ` +
       `Its CPU over the run, per server: ${loadgenCpu.join(', ')}.`,
     'The floor is not a relay: a bare `ws` server that forwards every frame to the room\'s other clients as received, with no Yjs, validation or storage, so its figures are what `ws` and Node cost before any relay does its own work.',

@@ -20,10 +20,11 @@ export const coldJoin: Scenario = {
   id: 'cold-join',
   title: (s) => `cold join of a document built from ${s.coldUpdates} updates`,
   metrics: (s) => [{ key: 'joinMs', label: `Cold join, document of ${s.coldUpdates} updates: until full state (ms)`, digits: 0 }],
-  notApplicable: (spec) =>
-    spec.afterLastLeave === 'discards'
-      ? `${spec.label} drops a document when its last client leaves (Hocuspocus without a storage extension; the floor holds none), so there is nothing to join cold`
-      : null,
+  notApplicable: (spec) => {
+    if (spec.stateless) return 'holds no document to join'
+    if (spec.afterLastLeave === 'discards') return `${spec.label} without a storage extension drops a document when its last client leaves, so there is nothing to join cold`
+    return null
+  },
   async run({ server, sizes, room }) {
     const writerCount = sizes.coldWriters
     const perWriter = Math.ceil(sizes.coldUpdates / writerCount)

@@ -22,6 +22,7 @@ export const joinStorm: Scenario = {
       { key: 'peakRssMb', label: `${name}: peak RSS (MB)`, digits: 0 },
     ]
   },
+  runs: (s) => s.stormRuns,
   notApplicable: (spec) => (spec.stateless ? 'holds no document to join' : null),
   async run({ server, sizes, room }) {
     const doc = prebuiltDocument(sizes.stormDocKb)
