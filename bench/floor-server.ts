@@ -4,23 +4,11 @@
  * storage, so its figures are what any relay built on `ws` and Node pays before doing its job.
  */
 import { createServer } from 'node:http'
-import * as encoding from 'lib0/encoding'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { MessageType, SyncType, encodeSyncStep1, encodeSyncStep2 } from '../shared/protocol.js'
 
-const SYNC = 0
-const STEP1 = 0
-const STEP2 = 1
-
-function syncFrame(syncType: number, payload: Uint8Array): Uint8Array {
-  const enc = encoding.createEncoder()
-  encoding.writeVarUint(enc, SYNC)
-  encoding.writeVarUint(enc, syncType)
-  encoding.writeVarUint8Array(enc, payload)
-  return encoding.toUint8Array(enc)
-}
-
-const EMPTY_STATE_VECTOR = syncFrame(STEP1, new Uint8Array([0]))
-const EMPTY_DOCUMENT = syncFrame(STEP2, new Uint8Array([0, 0]))
+const EMPTY_STATE_VECTOR = encodeSyncStep1(new Uint8Array([0]))
+const EMPTY_DOCUMENT = encodeSyncStep2(new Uint8Array([0, 0]))
 
 const rooms = new Map<string, Set<WebSocket>>()
 const port = Number(process.env.PORT)
@@ -35,7 +23,7 @@ http.on('upgrade', (req, socket, head) =>
     ws.send(EMPTY_STATE_VECTOR)
     ws.on('message', (frame: Buffer) => {
       // A client's sync step 1 asks for the document: it is empty here. Everything else is forwarded.
-      if (frame[0] === SYNC && frame[1] === STEP1) ws.send(EMPTY_DOCUMENT)
+      if (frame[0] === MessageType.SYNC && frame[1] === SyncType.STEP1) ws.send(EMPTY_DOCUMENT)
       else for (const peer of room) if (peer !== ws) peer.send(frame)
     })
     ws.on('close', () => {
