@@ -13,16 +13,14 @@ function median(values: number[]): number {
 
 export function combineRuns(runs: Outcome[]): Outcome {
   if (runs.length === 1) return runs[0]!
-  const notApplicable = runs.find((o) => o.status === 'n/a')
-  if (notApplicable) return notApplicable
-  const seconds = runs.reduce((sum, o) => sum + (o.status === 'n/a' ? 0 : o.seconds), 0)
-  const loadgenCpuMs = runs.reduce((sum, o) => sum + (o.status === 'n/a' ? 0 : o.loadgenCpuMs), 0)
-  const failed = runs.findIndex((o) => o.status === 'error')
-  if (failed >= 0) {
-    const error = runs[failed]!
-    return { status: 'error', error: `run ${failed + 1} of ${runs.length}: ${error.status === 'error' ? error.error : ''}`, seconds, loadgenCpuMs }
-  }
-  const ok = runs.flatMap((o) => (o.status === 'ok' ? [o] : []))
+  const measured = runs.flatMap((o) => (o.status === 'n/a' ? [] : [o]))
+  if (measured.length < runs.length) return runs.find((o) => o.status === 'n/a')!
+  const seconds = measured.reduce((sum, o) => sum + o.seconds, 0)
+  const loadgenCpuMs = measured.reduce((sum, o) => sum + o.loadgenCpuMs, 0)
+  const failed = measured.findIndex((o) => o.status === 'error')
+  const error = measured[failed]
+  if (error?.status === 'error') return { status: 'error', error: `run ${failed + 1} of ${runs.length}: ${error.error}`, seconds, loadgenCpuMs }
+  const ok = measured.flatMap((o) => (o.status === 'ok' ? [o] : []))
   const figures: Record<string, number> = {}
   for (const key of Object.keys(ok[0]!.figures)) figures[key] = median(ok.map((o) => o.figures[key]!))
   const note = ok.find((o) => o.note)?.note
