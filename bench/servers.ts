@@ -62,9 +62,9 @@ const STOP_TIMEOUT_MS = 10_000
 const OUTPUT_TAIL_CHARS = 4000
 
 /**
- * Compiles what the servers run: yrelay with `npm run build` (dist/server/), and the
- * wrappers that start the reference servers and the floor (dist/bench/), so no server carries a TypeScript
- * loader in its process.
+ * Compiles what the servers run: yrelay with `npm run build` (dist/server/), and the wrappers
+ * that start the reference servers and the floor (dist/bench/), so no server carries a
+ * TypeScript loader in its process.
  */
 export async function buildServers(): Promise<void> {
   await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT })
@@ -127,7 +127,7 @@ async function launch(script: string[], env: Record<string, string>, readyLine: 
 }
 
 /** yrelay's command line as `npm start` runs it, node flags included, so the run measures what users run. */
-async function npmStartArgs(): Promise<string[]> {
+export async function npmStartArgs(): Promise<string[]> {
   const start = (JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
   const [node, ...args] = start.split(' ')
   if (node !== 'node') throw new Error(`package.json's start script should run node, not: ${start}`)

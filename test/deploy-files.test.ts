@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { npmStartArgs } from '../bench/servers.js'
 import { configSchema, loadConfig } from '../server/config.js'
 import { ROOT } from './support/relay.js'
 
@@ -66,8 +67,8 @@ describe('Dockerfile', () => {
     // It runs what `npm run build` compiled, with the node flags `npm start` uses.
     expect(dockerfile).toMatch(/^RUN npm run build$/m)
     expect(dockerfile).toContain('COPY --from=deps /app/dist ./dist')
-    const start = (JSON.parse(await readFile(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start
-    expect(start).toMatch(/^node .*dist\/server\/cli\.js serve$/)
-    expect(dockerfile).toContain(`CMD [${start.split(' ').map((arg) => JSON.stringify(arg)).join(', ')}]`)
+    const args = await npmStartArgs()
+    expect(args.slice(-2)).toEqual(['dist/server/cli.js', 'serve'])
+    expect(dockerfile).toContain(`CMD [${['node', ...args].map((arg) => JSON.stringify(arg)).join(', ')}]`)
   })
 })
