@@ -3,21 +3,23 @@ import type { BlobUrlSigner } from '../blobs/blob-urls.js'
 import type { Config } from '../config.js'
 import { DirectoryStore } from './directory-store.js'
 import { InstrumentedStore } from './instrumented-store.js'
+import type { S3StoreOptions } from './s3-store.js'
 import { ThreadStore } from './thread-store.js'
 
-export function createStore(config: Config): InstrumentedStore {
-  if (config.S3_BUCKET) {
-    return new InstrumentedStore(
-      new ThreadStore({
-        endpoint: config.S3_ENDPOINT,
-        region: config.S3_REGION,
-        accessKeyId: config.S3_ACCESS_KEY_ID,
-        secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-        bucket: config.S3_BUCKET,
-        forcePathStyle: config.S3_FORCE_PATH_STYLE,
-      }),
-    )
+/** The bucket and credentials both the store and the presigner use. */
+function s3Options(config: Config, bucket: string): S3StoreOptions {
+  return {
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    bucket,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
   }
+}
+
+export function createStore(config: Config): InstrumentedStore {
+  if (config.S3_BUCKET) return new InstrumentedStore(new ThreadStore(s3Options(config, config.S3_BUCKET)))
   return new InstrumentedStore(new DirectoryStore(config.DATA_DIR))
 }
 
@@ -28,16 +30,10 @@ export function createStore(config: Config): InstrumentedStore {
  */
 export function createBlobSigner(config: Config): BlobUrlSigner | undefined {
   if (!config.S3_BUCKET) return undefined
-  const options = {
-    publicEndpoint: config.S3_PUBLIC_ENDPOINT ?? config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    accessKeyId: config.S3_ACCESS_KEY_ID,
-    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-    bucket: config.S3_BUCKET,
-    forcePathStyle: config.S3_FORCE_PATH_STYLE,
-  }
+  const { endpoint, ...options } = s3Options(config, config.S3_BUCKET)
+  const publicEndpoint = config.S3_PUBLIC_ENDPOINT ?? endpoint
   let signer: Promise<BlobUrlSigner> | undefined
-  const loaded = () => (signer ??= import('../blobs/s3-url-signer.js').then(({ S3UrlSigner }) => new S3UrlSigner(options)))
+  const loaded = () => (signer ??= import('../blobs/s3-url-signer.js').then(({ S3UrlSigner }) => new S3UrlSigner({ publicEndpoint, ...options })))
   return {
     uploadUrl: async (key, spec, ttlSeconds) => (await loaded()).uploadUrl(key, spec, ttlSeconds),
     downloadUrl: async (key, ttlSeconds) => (await loaded()).downloadUrl(key, ttlSeconds),
