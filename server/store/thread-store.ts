@@ -107,8 +107,12 @@ export class ThreadStore implements ObjectStore {
   async close(): Promise<void> {
     const worker = this.worker
     if (!worker) return
-    await this.call('close')
-    this.worker = null
-    await worker.terminate()
+    // The thread goes whether or not its close answered (a hung or failed close included).
+    try {
+      await this.call('close')
+    } finally {
+      this.worker = null
+      await worker.terminate()
+    }
   }
 }
